@@ -1,0 +1,99 @@
+"""HTTP routes for staff and channels: intake, the worklist, one complaint, lifecycle actions."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy.exc import IntegrityError
+
+from app.api.deps import RuntimeDep
+from models import Action, ActionRequest, Channel, ComplaintCreate, Complexity, Status
+from models.public import ComplaintPage, ComplaintPublic
+from workflows.errors import NotFound
+from workflows.intake import IntakeResult, intake
+from workflows.lifecycle import transition
+from workflows.queries import complaint_view, get_complaint, list_complaints
+from workflows.sla import current_clocks
+
+router = APIRouter(prefix="/api/complaints", tags=["complaints"])
+
+ACTIONS = {action.value: action for action in Action}
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=ComplaintPublic,
+    responses={200: {"description": "Already filed under this channel reference; the same body"}},
+)
+def file_complaint(submission: ComplaintCreate, runtime: RuntimeDep, response: Response) -> ComplaintPublic:
+    """File a complaint from any channel; a repeated (channel, channel_ref) returns the one filed."""
+    now = runtime.clock.now()
+    result = _intake_once(runtime, submission)
+    if not result.created:
+        response.status_code = 200
+    else:
+        runtime.after_commit(result.clocks)
+    with runtime.db.read() as session:
+        return complaint_view(session, get_complaint(session, result.complaint.id or 0), runtime.config, now)
+
+
+def _intake_once(runtime: RuntimeDep, submission: ComplaintCreate) -> IntakeResult:
+    for attempt in range(2):
+        try:
+            with runtime.db.write() as session:
+                return intake(session, submission, runtime.clock.now(), runtime.config)
+        except IntegrityError:
+            # Two requests raced on the same channel_ref (PostgreSQL): the second one sees the first.
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+@router.get("", response_model=ComplaintPage)
+def worklist(
+    runtime: RuntimeDep,
+    status: Status | None = None,
+    complexity: Complexity | None = None,
+    channel: Channel | None = None,
+    department: str | None = None,
+    overdue: bool | None = None,
+    sort: Literal["time_to_breach", "received_at", "-received_at"] = "time_to_breach",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ComplaintPage:
+    """Filter the complaints; by default the one nearest to (or furthest past) its deadline first."""
+    with runtime.db.read() as session:
+        return list_complaints(
+            session,
+            runtime.clock.now(),
+            status=status,
+            complexity=complexity,
+            channel=channel,
+            department=department,
+            overdue=overdue,
+            sort=sort,
+            limit=limit,
+            offset=offset,
+        )
+
+
+@router.get("/{complaint_id}", response_model=ComplaintPublic)
+def show_complaint(complaint_id: int, runtime: RuntimeDep) -> ComplaintPublic:
+    """One complaint with its clocks, its audit trail and its messages."""
+    with runtime.db.read() as session:
+        complaint = get_complaint(session, complaint_id)
+        return complaint_view(session, complaint, runtime.config, runtime.clock.now(), detail=True)
+
+
+@router.post("/{complaint_id}/actions/{action}", response_model=ComplaintPublic)
+def act(complaint_id: int, action: str, request: ActionRequest, runtime: RuntimeDep) -> ComplaintPublic:
+    """Apply a lifecycle action (accept, assign, respond, progress, pause, resume, resolve, close, ...)."""
+    chosen = ACTIONS.get(action)
+    if chosen is None:
+        raise NotFound(f"unknown action '{action}'; actions are: {', '.join(ACTIONS)}")
+    with runtime.db.write() as session:
+        complaint = transition(session, complaint_id, chosen, request, runtime.clock.now(), runtime.config)
+        clocks = list(current_clocks(session, complaint).values())
+    runtime.after_commit(clocks)
+    with runtime.db.read() as session:
+        return complaint_view(session, get_complaint(session, complaint_id), runtime.config, runtime.clock.now(), detail=True)

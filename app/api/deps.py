@@ -1,0 +1,15 @@
+"""FastAPI dependencies: the runtime the app was built with."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.runtime import Runtime
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

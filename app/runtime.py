@@ -1,0 +1,115 @@
+"""The one place that wires the parts together: database, rules, timers, dispatch and notifier."""
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from app.settings import Settings
+from models import Clock
+from models.db import Database
+from models.migrate import upgrade
+from notifiers.base import Notifier
+from notifiers.dispatch import Dispatcher
+from notifiers.file_notifier import FileNotifier
+from workflows.clock import Clock as TimeSource
+from workflows.clock import SystemClock
+from workflows.config import DomainConfig
+from workflows.departments import sync_departments
+from workflows.policy import NotificationPolicy
+from workflows.timers import TimerDriver
+
+log = logging.getLogger(__name__)
+
+DISPATCH_JOB = "complaintflow.dispatch"
+DISPATCH_NOW_JOB = "complaintflow.dispatch.now"
+
+
+def load_config(settings: Settings) -> DomainConfig:
+    config = DomainConfig.load(
+        str(settings.policy) if settings.policy else None, str(settings.routing) if settings.routing else None
+    )
+    if settings.public_base_url:
+        notifications = NotificationPolicy(
+            supervisor_recipient=config.policy.notifications.supervisor_recipient,
+            public_base_url=settings.public_base_url,
+        )
+        config = DomainConfig(config.policy.model_copy(update={"notifications": notifications}), config.routing)
+    return config
+
+
+class Runtime:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: TimeSource | None = None,
+        notifier: Notifier | None = None,
+        *,
+        migrate: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        if migrate:
+            upgrade(settings.database_url)
+        self.db = Database(settings.database_url)
+        self.config = load_config(settings)
+        with self.db.write() as session:
+            sync_departments(session, self.config.routing)
+        self.scheduler = BackgroundScheduler(
+            timezone="UTC", executors={"default": ThreadPoolExecutor(4)}, job_defaults={"coalesce": True}
+        )
+        self.notifier: Notifier = notifier or FileNotifier(settings.sms_outbox_path)
+        self.dispatcher = Dispatcher(self.db, self.notifier, self.clock.now)
+        self.timers = TimerDriver(
+            self.db,
+            self.config,
+            self.clock,
+            self.scheduler,
+            sweep_seconds=settings.sweep_seconds,
+            on_fired=lambda _count: self.kick_dispatch(),
+        )
+        self.started = False
+
+    def start(self) -> int:
+        """Reconcile the clocks, then run timers and dispatch in the background."""
+        fired = self.timers.start()
+        self.scheduler.add_job(
+            self._dispatch,
+            IntervalTrigger(seconds=self.settings.dispatch_seconds, timezone="UTC"),
+            id=DISPATCH_JOB,
+            replace_existing=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+        self.started = True
+        self.kick_dispatch()
+        return fired
+
+    def stop(self) -> None:
+        self.timers.stop()
+        self.started = False
+        self.db.dispose()
+
+    def after_commit(self, clocks: Iterable[Clock]) -> None:
+        """Move the wake-up earlier if needed and send the queued SMS soon."""
+        pending: list[datetime] = [c.next_level_at for c in clocks if c.next_level_at is not None]
+        if pending and self.started:
+            self.timers.deadline_added(min(pending))
+        self.kick_dispatch()
+
+    def kick_dispatch(self) -> None:
+        if not self.started or not self.scheduler.running:
+            return
+        try:
+            self.scheduler.add_job(self._dispatch, id=DISPATCH_NOW_JOB, replace_existing=True, max_instances=1)
+        except Exception:
+            log.exception("could not schedule dispatch; the interval job will send the outbox")
+
+    def _dispatch(self) -> None:
+        try:
+            self.dispatcher.drain()
+        except Exception:
+            log.exception("dispatch failed; retrying on the next interval")

@@ -1,0 +1,38 @@
+"""What is stored: SQLModel tables, enums, engine and sessions, migrations."""
+
+from models.clock import Clock, ClockLevel
+from models.complaint import ActionRequest, Complaint, ComplaintCreate, ComplaintEvent, TrackingCounter
+from models.department import Department
+from models.enums import (
+    Action,
+    Channel,
+    ClockKind,
+    ClockState,
+    Complexity,
+    LevelName,
+    NotificationChannel,
+    NotificationStatus,
+    Status,
+)
+from models.notification import Notification
+
+__all__ = [
+    "Action",
+    "ActionRequest",
+    "Channel",
+    "Clock",
+    "ClockKind",
+    "ClockLevel",
+    "ClockState",
+    "Complaint",
+    "ComplaintCreate",
+    "ComplaintEvent",
+    "Complexity",
+    "Department",
+    "LevelName",
+    "Notification",
+    "NotificationChannel",
+    "NotificationStatus",
+    "Status",
+    "TrackingCounter",
+]

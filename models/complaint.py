@@ -1,0 +1,116 @@
+"""Complaints, their audit trail, and the counter behind readable tracking numbers."""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import Field as PydanticField
+from sqlalchemy import JSON, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.enums import Channel, ClockKind, Complexity, Status
+from models.types import UTCDateTime, enum_type
+
+DESCRIPTION_MAX = 4000
+
+
+class ComplaintCreate(BaseModel):
+    """What a channel submits. Shapes only; the domain normalises and checks meaning."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    channel: Channel
+    channel_ref: str = PydanticField(min_length=1, max_length=64)
+    received_at: AwareDatetime | None = None
+    enterprise_name: str = PydanticField(min_length=1, max_length=200)
+    credit_code: str | None = PydanticField(default=None, max_length=32)
+    contact_name: str = PydanticField(min_length=1, max_length=100)
+    contact_phone: str | None = PydanticField(default=None, max_length=40)
+    title: str = PydanticField(min_length=1, max_length=200)
+    description: str = PydanticField(min_length=1, max_length=DESCRIPTION_MAX)
+    category: str | None = PydanticField(default=None, max_length=100)
+    inspection_ref: str | None = PydanticField(default=None, max_length=64)
+
+
+class Complaint(SQLModel, table=True):
+    __tablename__ = "complaint"
+    __table_args__ = (
+        UniqueConstraint("channel", "channel_ref", name="uq_complaint_channel_ref"),
+        Index("ix_complaint_enterprise_open", "enterprise_key", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    tracking_no: str = Field(unique=True, max_length=32)
+    channel: Channel = Field(sa_type=enum_type(Channel))
+    channel_ref: str = Field(max_length=64)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    enterprise_name: str = Field(max_length=200)
+    enterprise_key: str = Field(max_length=200)
+    credit_code: str | None = Field(default=None, max_length=18)
+    contact_name: str = Field(max_length=100)
+    contact_phone: str | None = Field(default=None, max_length=20, index=True)
+    title: str = Field(max_length=200)
+    description: str = Field(max_length=DESCRIPTION_MAX)
+    category: str | None = Field(default=None, max_length=100)
+    inspection_ref: str | None = Field(default=None, max_length=64)
+    complexity: Complexity = Field(sa_type=enum_type(Complexity), index=True)
+    triage_reasons: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    department: str | None = Field(default=None, max_length=32, index=True)
+    suggested_department: str | None = Field(default=None, max_length=32)
+    task_force: list[str] = Field(default_factory=list, sa_type=JSON)
+    status: Status = Field(sa_type=enum_type(Status), index=True)
+    paused_from: Status | None = Field(default=None, sa_type=enum_type(Status))
+    resolution_cycle: int = 1
+    version: int = 1
+    last_event_at: datetime = Field(sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    rating: int | None = None
+
+
+class ComplaintEvent(SQLModel, table=True):
+    """One line of the audit trail (全程留痕): who did what, when, and what it changed."""
+
+    __tablename__ = "complaint_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int = Field(foreign_key="complaint.id", index=True)
+    at: datetime = Field(sa_type=UTCDateTime)
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+    actor: str = Field(max_length=100)
+    action: str = Field(max_length=32)
+    from_status: Status | None = Field(default=None, sa_type=enum_type(Status))
+    to_status: Status | None = Field(default=None, sa_type=enum_type(Status))
+    note: str | None = Field(default=None, max_length=DESCRIPTION_MAX)
+    public: bool = False
+    note_public: bool = False
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class TrackingCounter(SQLModel, table=True):
+    """Last sequence number issued per local day, so tracking numbers stay short."""
+
+    __tablename__ = "tracking_counter"
+
+    day: str = Field(primary_key=True, max_length=8)
+    last_seq: int = 0
+
+
+class ActionRequest(BaseModel):
+    """The body of a lifecycle action; which of the optional fields apply depends on the action."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    actor: str = PydanticField(min_length=1, max_length=100)
+    note: str | None = PydanticField(default=None, max_length=DESCRIPTION_MAX)
+    public: bool = False
+    at: AwareDatetime | None = None
+    expected_version: int | None = PydanticField(default=None, ge=1)
+    department: str | None = PydanticField(default=None, max_length=32)
+    members: list[str] = PydanticField(default_factory=list, max_length=20)
+    complexity: Complexity | None = None
+    reason: str | None = PydanticField(default=None, max_length=500)
+    clock: ClockKind | None = None
+    due_at: AwareDatetime | None = None

@@ -1,0 +1,32 @@
+"""The transactional outbox: SMS and in-platform messages, written with the event that causes them."""
+
+from datetime import datetime
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+from models.enums import NotificationChannel, NotificationStatus
+from models.types import UTCDateTime, enum_type
+
+
+class Notification(SQLModel, table=True):
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_dispatch", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int | None = Field(default=None, foreign_key="complaint.id", index=True)
+    event_id: int | None = Field(default=None, foreign_key="complaint_event.id")
+    channel: NotificationChannel = Field(sa_type=enum_type(NotificationChannel))
+    recipient: str = Field(max_length=64)
+    template: str = Field(max_length=32)
+    body: str
+    public: bool = False
+    status: NotificationStatus = Field(sa_type=enum_type(NotificationStatus))
+    attempts: int = 0
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    provider_id: str | None = Field(default=None, max_length=64)
+    error_code: str | None = Field(default=None, max_length=32)
+    error_message: str | None = Field(default=None, max_length=500)
+    segments: int | None = None

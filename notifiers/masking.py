@@ -1,0 +1,21 @@
+"""Hide personal data before it reaches logs and public pages."""
+
+import phonenumbers
+from phonenumbers import NumberParseException
+
+
+def mask_phone(e164: str | None) -> str:
+    """Hide the middle digits for logs and public pages: +8613123456789 → +86 131****6789."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164)
+    except NumberParseException:
+        return "****"
+    national = str(number.national_number)
+    if len(national) <= 4:
+        return f"+{number.country_code} ****"
+    keep_head = 3 if len(national) >= 10 else 1
+    return (
+        f"+{number.country_code} {national[:keep_head]}{'*' * (len(national) - keep_head - 4)}{national[-4:]}"
+    )

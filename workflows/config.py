@@ -1,0 +1,38 @@
+"""The rules the domain runs by: the SLA policy and the routing table, loaded once and passed in."""
+
+from dataclasses import dataclass
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+from models import Complaint
+from workflows.policy import Policy, load_policy
+from workflows.routing import RoutingTable, load_routing
+from workflows.sla import LevelPlan
+
+
+@dataclass(frozen=True)
+class DomainConfig:
+    policy: Policy
+    routing: RoutingTable
+
+    @classmethod
+    def load(cls, policy_path: str | None = None, routing_path: str | None = None) -> "DomainConfig":
+        return cls(load_policy(policy_path), load_routing(routing_path))
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.policy.calendar.timezone)
+
+    @property
+    def levels(self) -> LevelPlan:
+        return self.policy.level_list
+
+    def progress_link(self, complaint: Complaint) -> str:
+        base = self.policy.notifications.public_base_url.rstrip("/")
+        return f"{base}/t/{complaint.tracking_no}"
+
+    def department_name(self, code: str | None, locale: str = "zh") -> str:
+        info = self.routing.departments.get(code or "")
+        if info is None:
+            return "承办单位" if locale == "zh" else "the handling department"
+        return info.name_zh if locale == "zh" else info.name_en

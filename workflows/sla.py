@@ -1,0 +1,141 @@
+"""SLA clocks: start, pause, resume, meet, retarget, and fire each level exactly once.
+
+All arithmetic follows DESIGN.md: ``due_at = start + target + paused``; a level at fraction ``f`` falls at
+``start + paused + f * target``. Levels fire in order, so ``levels_fired`` is how far a clock has got.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from models import Clock, ClockKind, ClockLevel, ClockState, Complaint, LevelName
+
+
+@dataclass(frozen=True)
+class FiredLevel:
+    clock: Clock
+    level: LevelName
+    due_at: datetime
+    fired_at: datetime
+
+
+LevelPlan = Sequence[tuple[LevelName, float]]
+
+
+def level_instant(clock: Clock, fraction: float) -> datetime:
+    return clock.start_at + timedelta(seconds=clock.paused_seconds + fraction * clock.target_seconds)
+
+
+def refresh(clock: Clock, levels: LevelPlan) -> None:
+    """Recompute the stored deadline and the instant of the next level to fire."""
+    clock.due_at = clock.start_at + timedelta(seconds=clock.target_seconds + clock.paused_seconds)
+    if clock.state == ClockState.RUNNING and clock.levels_fired < len(levels):
+        clock.next_level_at = level_instant(clock, levels[clock.levels_fired][1])
+    else:
+        clock.next_level_at = None
+
+
+def start_clock(
+    complaint_id: int, kind: ClockKind, cycle: int, start_at: datetime, target: timedelta, levels: LevelPlan
+) -> Clock:
+    clock = Clock(
+        complaint_id=complaint_id,
+        kind=kind,
+        cycle=cycle,
+        start_at=start_at,
+        target_seconds=target.total_seconds(),
+        due_at=start_at + target,
+        state=ClockState.RUNNING,
+    )
+    refresh(clock, levels)
+    return clock
+
+
+def pause_clock(clock: Clock, at: datetime) -> None:
+    if clock.state == ClockState.RUNNING:
+        clock.state = ClockState.PAUSED
+        clock.paused_since = at
+        clock.next_level_at = None
+
+
+def resume_clock(clock: Clock, at: datetime, levels: LevelPlan) -> None:
+    if clock.state == ClockState.PAUSED and clock.paused_since is not None:
+        clock.paused_seconds += (at - clock.paused_since).total_seconds()
+        clock.paused_since = None
+        clock.state = ClockState.RUNNING
+        refresh(clock, levels)
+
+
+def meet_clock(clock: Clock, at: datetime) -> None:
+    """Record that the target was reached; positive margin means early."""
+    if clock.state in (ClockState.RUNNING, ClockState.PAUSED):
+        if clock.state == ClockState.PAUSED and clock.paused_since is not None:
+            clock.paused_seconds += (at - clock.paused_since).total_seconds()
+            clock.paused_since = None
+            clock.due_at = clock.start_at + timedelta(seconds=clock.target_seconds + clock.paused_seconds)
+        clock.state = ClockState.MET
+        clock.met_at = at
+        clock.margin_seconds = (clock.due_at - at).total_seconds()
+        clock.next_level_at = None
+
+
+def stop_clock(clock: Clock, at: datetime) -> None:
+    """End a clock that will never be met (withdrawn, closed, no longer applicable)."""
+    if clock.state in (ClockState.RUNNING, ClockState.PAUSED):
+        clock.state = ClockState.STOPPED
+        clock.stopped_at = at
+        clock.next_level_at = None
+
+
+def retarget(clock: Clock, target: timedelta, levels: LevelPlan) -> None:
+    """Apply a new target, keeping the start and the time paused (reclassification, set-due)."""
+    clock.target_seconds = target.total_seconds()
+    refresh(clock, levels)
+
+
+def fire_levels(
+    session: Session, clock: Clock, *, upto: datetime, fired_at: datetime, levels: LevelPlan
+) -> list[FiredLevel]:
+    """Record every level of ``clock`` falling at or before ``upto`` that has not fired yet.
+
+    The unique (clock, level) constraint backs ``levels_fired``: a level can never be written twice.
+    """
+    fired: list[FiredLevel] = []
+    while clock.state == ClockState.RUNNING and clock.levels_fired < len(levels):
+        name, fraction = levels[clock.levels_fired]
+        instant = level_instant(clock, fraction)
+        if instant > upto:
+            break
+        assert clock.id is not None
+        session.add(ClockLevel(clock_id=clock.id, level=name, due_at=instant, fired_at=fired_at))
+        clock.levels_fired += 1
+        fired.append(FiredLevel(clock, name, instant, fired_at))
+    refresh(clock, levels)
+    return fired
+
+
+def due_clocks(session: Session, now: datetime, limit: int) -> list[Clock]:
+    """Clocks with a level due at ``now``, locked for this transaction (SKIP LOCKED across instances)."""
+    statement = (
+        select(Clock).where(col(Clock.next_level_at) <= now).order_by(col(Clock.next_level_at)).limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    return list(session.exec(statement))
+
+
+def earliest_pending(session: Session) -> datetime | None:
+    statement = select(Clock.next_level_at).where(col(Clock.next_level_at).is_not(None))
+    statement = statement.order_by(col(Clock.next_level_at)).limit(1)
+    return session.exec(statement).first()
+
+
+def current_clocks(session: Session, complaint: Complaint) -> dict[ClockKind, Clock]:
+    """The newest cycle of each clock kind of a complaint."""
+    newest: dict[ClockKind, Clock] = {}
+    statement = select(Clock).where(Clock.complaint_id == complaint.id).order_by(col(Clock.cycle))
+    for clock in session.exec(statement):
+        newest[clock.kind] = clock
+    return newest

@@ -1,0 +1,54 @@
+"""Tracking numbers people can read out on the phone: local date, a daily sequence, a check digit.
+
+``261203-0042-7``: filed 2026-12-03 (Asia/Shanghai), the 42nd that day, Luhn check digit 7, so a digit
+misheard on the phone is caught before a lookup.
+"""
+
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from models import TrackingCounter
+
+
+def luhn_digit(digits: str) -> int:
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char)
+        if position % 2 == 0:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return (10 - total % 10) % 10
+
+
+def next_tracking_no(session: Session, received_at: datetime, zone: ZoneInfo) -> str:
+    """Take the next number of the complaint's local day; atomic on SQLite and PostgreSQL."""
+    day = received_at.astimezone(zone).strftime("%y%m%d")
+    bind = session.get_bind()
+    dialect_insert = postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
+    table = TrackingCounter.__table__  # type: ignore[attr-defined]
+    statement = (
+        dialect_insert(table)
+        .values(day=day, last_seq=1)
+        .on_conflict_do_update(index_elements=["day"], set_={"last_seq": table.c.last_seq + 1})
+        .returning(table.c.last_seq)
+    )
+    seq = int(session.execute(statement).scalar_one())
+    digits = f"{day}{seq:04d}"
+    return f"{day}-{seq:04d}-{luhn_digit(digits)}"
+
+
+def canonical_tracking_no(text: str) -> str | None:
+    """Accept what a caller reads out (spaces, no dashes) and return the stored form, or None if the check fails."""
+    digits = re.sub(r"\D", "", text)
+    if len(digits) < 11:
+        return None
+    body, check = digits[:-1], digits[-1]
+    if luhn_digit(body) != int(check):
+        return None
+    return f"{body[:6]}-{body[6:]}-{check}"
