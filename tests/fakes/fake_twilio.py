@@ -285,7 +285,9 @@ class FakeTwilio:
         self._scripts: deque[ScriptedResponse] = deque()
         self._attempts: list[CreateAttempt] = []
         self._callbacks: list[CallbackRecord] = []
-        self._callback_queue: deque[tuple[str, dict[str, str]]] = deque()
+        # (url, params, gate): a callback is posted once its gate is set, so none overtakes the answer
+        # to the create call that caused it; the queue keeps them in the order the states changed.
+        self._callback_queue: deque[tuple[str, dict[str, str], threading.Event]] = deque()
         self._callback_cond = threading.Condition()
         self._callbacks_pending = 0
         self._stopping = threading.Event()
@@ -442,7 +444,9 @@ class FakeTwilio:
         with self._lock:
             script = self._scripts.popleft() if self._scripts else None
         if script is not None and script.status is not None:
-            reply = _error(script.status, script.code, script.message.format(to=to), headers=script.headers)
+            reply = _error(
+                script.status, script.code, script.message.replace("{to}", to), headers=script.headers
+            )
             reply.delay_s = script.delay_s
             self._record_attempt(form, reply, None)
             return reply
@@ -456,11 +460,12 @@ class FakeTwilio:
             reply.delay_s = script.delay_s
             reply.headers = script.headers
         self._record_attempt(form, reply, message.sid)
+        gate = threading.Event()
+        self._queue_callbacks(progressed, gate)
         if reply.delay_s > 0:
-            # Twilio sends the SMS whatever happens to the HTTP answer.
-            self._queue_callbacks(progressed)
+            gate.set()  # Twilio sends the SMS and reports on it whatever happens to the HTTP answer.
         else:
-            reply.after.append(lambda: self._queue_callbacks(progressed))
+            reply.after.append(gate.set)
         return reply
 
     def _validate(self, form: dict[str, str]) -> _Reply | None:
@@ -476,7 +481,7 @@ class FakeTwilio:
             return _error(400, 21617, "The concatenated message body exceeds the 1600 character limit.")
         if to in _MAGIC_RECIPIENTS:
             status, code, text = _MAGIC_RECIPIENTS[to]
-            return _error(status, code, text.format(to=to))
+            return _error(status, code, text.replace("{to}", to))
         if not _is_possible_e164(to):
             return _error(400, 21211, f"The 'To' number {to} is not a valid phone number.")
         return None
@@ -594,11 +599,11 @@ class FakeTwilio:
 
     # -- status callbacks ----------------------------------------------------------------------------
 
-    def _queue_callbacks(self, states: list[FakeMessage]) -> None:
+    def _queue_callbacks(self, states: list[FakeMessage], gate: threading.Event) -> None:
         for state in states:
-            self._queue_callback(state)
+            self._queue_callback(state, gate)
 
-    def _queue_callback(self, message: FakeMessage) -> None:
+    def _queue_callback(self, message: FakeMessage, gate: threading.Event | None = None) -> None:
         if not message.status_callback:
             return
         params = {
@@ -616,7 +621,7 @@ class FakeTwilio:
         if message.error_code is not None:
             params["ErrorCode"] = str(message.error_code)
         with self._callback_cond:
-            self._callback_queue.append((message.status_callback, params))
+            self._callback_queue.append((message.status_callback, params, gate or _OPEN_GATE))
             self._callbacks_pending += 1
             self._callback_cond.notify_all()
 
@@ -627,7 +632,9 @@ class FakeTwilio:
                 self._callback_cond.wait_for(lambda: self._callback_queue or self._stopping.is_set())
                 if not self._callback_queue:
                     return
-                url, params = self._callback_queue.popleft()
+                url, params, gate = self._callback_queue.popleft()
+            while not gate.wait(timeout=0.05) and not self._stopping.is_set():
+                pass
             signature = validator.compute_signature(url, params)
             request = urllib.request.Request(
                 url,
@@ -654,6 +661,8 @@ class FakeTwilio:
                 self._callback_cond.notify_all()
 
 
+_OPEN_GATE = threading.Event()
+_OPEN_GATE.set()
 _NO_PROXY_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -708,8 +717,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up (its time-out); what was accepted stays
-        for action in reply.after:
-            action()
+        finally:
+            for action in reply.after:
+                action()
 
 
 def _error(

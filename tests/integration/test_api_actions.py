@@ -1,0 +1,188 @@
+"""Lifecycle actions and the public progress view over HTTP, on a virtual clock."""
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlmodel import col, select
+
+from app.runtime import Runtime
+from models import Notification
+from tests.support.factories import submission_data
+from workflows.clock import VirtualClock
+
+
+def file(client: TestClient, **overrides: Any) -> dict[str, Any]:
+    answer = client.post("/api/complaints", json=submission_data(**overrides))
+    assert answer.status_code == 201, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def do(client: TestClient, cid: int, action: str, **body: Any) -> Any:
+    body.setdefault("actor", "operator-07")
+    return client.post(f"/api/complaints/{cid}/actions/{action}", json=body)
+
+
+def test_full_lifecycle_records_every_step_and_queues_each_sms(
+    client: TestClient, runtime: Runtime, clock: VirtualClock
+) -> None:
+    cid = file(client)["id"]
+    steps = [
+        ("accept", {}),
+        ("assign", {"department": "market-regulation"}),
+        ("respond", {"note": "已电话联系企业", "public": True}),
+        ("progress", {"note": "已约谈执法人员", "public": True}),
+        ("resolve", {"note": "已责令整改", "public": True}),
+        ("close", {}),
+    ]
+    statuses = []
+    for action, body in steps:
+        clock.advance(timedelta(hours=1))
+        answer = do(client, cid, action, **body)
+        assert answer.status_code == 200, answer.text
+        statuses.append((answer.json()["status"], answer.json()["version"]))
+    assert statuses == [
+        ("accepted", 2),
+        ("assigned", 3),
+        ("responded", 4),
+        ("in_progress", 5),
+        ("resolved", 6),
+        ("closed", 7),
+    ]
+    detail = client.get(f"/api/complaints/{cid}").json()
+    assert [(e["action"], e["actor"]) for e in detail["events"]] == [
+        ("intake", "channel:hotline"),
+        ("accept", "operator-07"),
+        ("assign", "operator-07"),
+        ("respond", "operator-07"),
+        ("progress", "operator-07"),
+        ("resolve", "operator-07"),
+        ("close", "operator-07"),
+    ]
+    response, resolution = detail["clocks"]
+    assert (response["state"], response["met_at"], response["margin_seconds"]) == ("met", "2026-12-03T03:00:00Z", 32400.0)
+    assert (resolution["state"], resolution["met_at"]) == ("met", "2026-12-03T05:00:00Z")
+    with runtime.db.read() as session:
+        templates = list(session.exec(select(Notification.template).order_by(col(Notification.id))))
+    assert templates == ["received", "assigned", "responded", "progress", "resolved", "closed"]
+
+
+def test_phone_response_logged_afterwards_meets_the_clock_at_that_time(client: TestClient, clock: VirtualClock) -> None:
+    cid = file(client)["id"]
+    clock.advance(timedelta(hours=1))
+    do(client, cid, "accept")
+    clock.advance(timedelta(hours=13))
+    answer = do(client, cid, "respond", at="2026-12-03T18:00:00+08:00", note="18点已电话回复")
+    assert answer.status_code == 200
+    response = answer.json()["clocks"][0]
+    assert (response["met_at"], response["margin_seconds"]) == ("2026-12-03T10:00:00Z", 2 * 3600.0)
+    # The warning fell due at 9 h, before the response was logged: it is on record; the breach is not.
+    assert [lv["fired_at"] is not None for lv in response["levels"]] == [True, False, False]
+
+
+def test_unknown_action_is_404_with_the_list(client: TestClient) -> None:
+    cid = file(client)["id"]
+    answer = do(client, cid, "escalate")
+    assert answer.status_code == 404
+    assert answer.json()["detail"] == (
+        "unknown action 'escalate'; actions are: accept, assign, respond, progress, pause, resume, resolve, "
+        "close, reopen, withdraw, reclassify, set-due, comment"
+    )
+
+
+def test_illegal_move_is_409_with_allowed_moves_and_nothing_written(client: TestClient) -> None:
+    cid = file(client)["id"]
+    answer = do(client, cid, "resolve")
+    assert answer.status_code == 409
+    assert answer.json() == {
+        "detail": "action 'resolve' is not allowed when status is 'received'; allowed: accept, withdraw, "
+        "reclassify, set-due, comment",
+        "allowed_actions": ["accept", "withdraw", "reclassify", "set-due", "comment"],
+    }
+    detail = client.get(f"/api/complaints/{cid}").json()
+    assert (detail["version"], len(detail["events"])) == (1, 1)
+
+
+def test_stale_version_is_409_and_nothing_written(client: TestClient, clock: VirtualClock) -> None:
+    cid = file(client)["id"]
+    clock.advance(timedelta(minutes=5))
+    assert do(client, cid, "accept", expected_version=1).status_code == 200
+    stale = do(client, cid, "assign", department="health", expected_version=1)
+    assert stale.status_code == 409
+    assert stale.json() == {
+        "detail": "complaint changed since you loaded it: expected_version 1, current version 2; reload and retry",
+        "current_version": 2,
+    }
+    detail = client.get(f"/api/complaints/{cid}").json()
+    assert (detail["status"], detail["department"], detail["version"]) == ("accepted", None, 2)
+
+
+def test_action_time_checks(client: TestClient, clock: VirtualClock) -> None:
+    cid = file(client)["id"]
+    clock.advance(timedelta(hours=2))
+    future = do(client, cid, "accept", at="2026-12-03T11:00:00+08:00")
+    assert future.status_code == 422
+    assert future.json()["detail"] == "at: 2026-12-03T11:00:00+08:00 is in the future; give the time it happened"
+    early = do(client, cid, "accept", at="2026-12-03T07:00:00+08:00")
+    assert early.status_code == 422
+    assert early.json()["detail"] == (
+        "at: 2026-12-03T07:00:00+08:00 is before the complaint's last event (2026-12-03T00:00:00+00:00); "
+        "actions are recorded in order"
+    )
+
+
+def test_action_bad_fields(client: TestClient, clock: VirtualClock) -> None:
+    cid = file(client)["id"]
+    clock.advance(timedelta(minutes=1))
+    do(client, cid, "accept")
+    assert do(client, cid, "assign", department="mars").json()["detail"].startswith(
+        "department: unknown department mars; use one of: gov-services, law-enforcement"
+    )
+    assert do(client, cid, "reclassify", complexity="complex").json()["detail"] == (
+        "reason: a reclassification needs a reason"
+    )
+    missing_actor = client.post(f"/api/complaints/{cid}/actions/accept", json={})
+    assert (missing_actor.status_code, missing_actor.json()["detail"]) == (422, "actor: Field required")
+    assert client.post("/api/complaints/999/actions/accept", json={"actor": "x"}).json() == {
+        "detail": "no complaint with id 999"
+    }
+
+
+def test_worklist_filters_and_sorts_by_time_to_breach(client: TestClient, clock: VirtualClock) -> None:
+    late = file(client, channel_ref="W1", received_at="2026-12-02T12:00:00+08:00")  # response due 12-03 00:00+08
+    fresh = file(client, channel_ref="W2", enterprise_name="另一家企业")
+    complex_ = file(client, channel_ref="W3", enterprise_name="第三家", description="多个部门长期检查")
+    page = client.get("/api/complaints").json()
+    assert page["total"] == 3
+    assert [i["id"] for i in page["items"]] == [late["id"], fresh["id"], complex_["id"]]
+    overdue = client.get("/api/complaints", params={"overdue": True}).json()
+    assert [(i["id"], i["next_due_kind"], i["overdue"]) for i in overdue["items"]] == [(late["id"], "response", True)]
+    assert client.get("/api/complaints", params={"complexity": "complex"}).json()["total"] == 1
+    bad = client.get("/api/complaints", params={"status": "lost"})
+    assert bad.status_code == 422
+
+
+def test_public_track_view_masks_phone_and_hides_internal_notes(client: TestClient, clock: VirtualClock) -> None:
+    body = file(client)
+    cid = body["id"]
+    clock.advance(timedelta(hours=1))
+    do(client, cid, "accept")
+    do(client, cid, "comment", note="内部：执法人员姓名待核实")
+    do(client, cid, "assign", department="market-regulation", note="内部备注")
+    view = client.get(f"/api/track/{body['tracking_no'].replace('-', ' ')}").json()
+    assert view["contact_phone"] == "+86 131****6789"
+    assert [(e["action"], e["note"]) for e in view["events"]] == [
+        ("intake", None),
+        ("accept", None),
+        ("assign", None),
+    ]
+    assert view["department"] == "区市场监督管理局"
+    assert [m["template"] for m in view["messages"]] == ["received", "assigned"]
+    assert view["messages"][0]["recipient"] == "+86 131****6789"
+    assert client.get("/api/track/261203-0001-9").json() == {
+        "detail": "'261203-0001-9' is not a tracking number (format 261203-0042-7; check the last digit)"
+    }
+    page = client.get(f"/t/{body['tracking_no']}")
+    assert page.status_code == 200
+    assert "+86 131****6789" in page.text and "13123456789" not in page.text
