@@ -257,23 +257,48 @@ def test_read_rows_lists_the_headers_when_a_mapped_column_is_missing(tmp_path: P
     )
 
 
+def test_read_rows_reads_missing_cells_of_a_short_row_as_empty(tmp_path: Path) -> None:
+    mapping = load_mapping(write(tmp_path, "m.toml", MINIMAL))
+    data = write(tmp_path, "data.csv", "编号,时间,标题,内容,用户\nA-2,2024-03-01 09:30:00,t\nA-3,,t,d,u\n")
+    assert [(row.row_no, row.error) for row in read_rows(data, mapping)] == [
+        (
+            2,
+            "enterprise_name: empty cell in column '用户'; contact_name: empty cell in column '用户'; "
+            "description: empty cell in column '内容'",
+        ),
+        (3, "received_at: empty cell in column '时间'"),
+    ]
+
+
+def test_read_rows_asks_for_the_encoding_when_the_file_is_not_utf8(tmp_path: Path) -> None:
+    mapping = load_mapping(write(tmp_path, "m.toml", MINIMAL))
+    data = tmp_path / "gbk.csv"
+    data.write_bytes("编号,时间,标题,内容,用户\nA-1,2024-03-01 09:30:00,标题,内容,用户\n".encode("gb18030"))
+    with pytest.raises(SourceFileError, match=r"^gbk.csv: not valid utf-8-sig text; set source.encoding"):
+        list(read_rows(data, mapping))
+    gb_mapping = load_mapping(write(tmp_path, "gb.toml", '[source]\nencoding = "gb18030"\n' + MINIMAL))
+    [row] = read_rows(data, gb_mapping)
+    assert row.submission is not None and row.submission.title == "标题"
+
+
 def test_read_rows_refuses_a_missing_sheet_listing_the_sheets(tmp_path: Path) -> None:
     mapping = load_mapping(write(tmp_path, "m.toml", '[source]\nsheet = "Sheet9"\n' + MINIMAL))
     with pytest.raises(SourceFileError, match=r"source.sheet: no sheet 'Sheet9'; its sheets are: 投诉$"):
         list(read_rows(sample_xlsx(tmp_path), mapping))
 
 
-def test_read_rows_reads_whole_numbers_in_xlsx_as_text(tmp_path: Path) -> None:
+def test_read_rows_reads_xlsx_numbers_and_dates_in_text_columns_as_text(tmp_path: Path) -> None:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.append(["编号", "时间", "标题", "内容", "用户"])
-    sheet.append([2549, datetime(2019, 4, 25, 9, 32, 9), "标题", "内容", 100.0])
+    sheet.append([2549, datetime(2019, 4, 25, 9, 32, 9), datetime(2019, 4, 1), "内容", 100.0])
     path = tmp_path / "numbers.xlsx"
     book.save(path)
     [row] = read_rows(path, load_mapping(write(tmp_path, "m.toml", MINIMAL)))
     assert row.submission is not None
     assert (row.submission.channel_ref, row.submission.contact_name) == ("2549", "100")
+    assert row.submission.title == "2019-04-01 00:00:00"  # a date cell in a text column reads as text
     assert row.submission.received_at == datetime(2019, 4, 25, 1, 32, 9, tzinfo=UTC)
 
 

@@ -110,8 +110,10 @@ def _csv_cells(path: Path, mapping: Mapping) -> Iterator[tuple[int, Sequence[Cel
             for row_no, cells in enumerate(csv.reader(file, delimiter=mapping.source.delimiter), start=1):
                 yield row_no, cells
     except UnicodeDecodeError:
+        # Text is decoded in blocks, so the row is only where the bad block was reached.
+        where = f" (after row {row_no})" if row_no else ""
         raise SourceFileError(
-            f"{path.name}: row {row_no + 1} is not valid {encoding} text; set source.encoding "
+            f"{path.name}: not valid {encoding} text{where}; set source.encoding "
             "(e.g. 'gb18030' for files saved by Chinese Excel)"
         ) from None
     except csv.Error as exc:
@@ -270,12 +272,15 @@ class _RowConverter:
             for slot, name in enumerate(texts)
             if mapping.truncate.get(name)
         )
-        # (name, slot, slot of an earlier time read from the same column, or -1)
+        # (name, slot, the first slot read from the same column: the slot itself, or an earlier
+        # one whose parsed value is reused)
         self.times: list[tuple[str, int, int]] = []
         first_slot_of_column: dict[int, int] = {}
         for slot, name in enumerate(times + outcome_times, start=len(texts)):
             self.times.append((name, slot, first_slot_of_column.setdefault(positions[slot], slot)))
         self.outcome_time_names = frozenset(outcome_times)
+        self.outcome_slots = tuple((name, slot) for name, slot, _ in self.times if name in outcome_times)
+        self.received_slot = slots.index("received_at") if "received_at" in slots else -1
         self.has_outcome = bool(outcome)
         self.note_slot = len(slots) - 1 if notes else -1
         self.note_limit = OUTCOME_TEXT_MAX["response_note"]
@@ -348,10 +353,10 @@ class _RowConverter:
         truncated: list[str],
     ) -> Outcome:
         if received_at is not None:
-            for name, slot, _ in self.times:
-                at = times.get(name)
-                if name in self.outcome_time_names and at is not None and at < received_at:
-                    received = values[self.times[0][1]]
+            for name, slot in self.outcome_slots:
+                at = times[name]
+                if at is not None and at < received_at:
+                    received = values[self.received_slot]
                     errors.append(
                         f"{name}: {_shown(values[slot])!r} is before received_at {_shown(received)!r}"
                     )
