@@ -11,7 +11,9 @@ from rich.console import Console
 from app.settings import Settings
 
 cli = typer.Typer(
-    help="complaintflow: 即诉即办 complaint handling with SLA clocks.", no_args_is_help=True, pretty_exceptions_show_locals=False
+    help="complaintflow: 即诉即办 complaint handling with SLA clocks.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
 )
 console = Console()
 err_console = Console(stderr=True)
@@ -36,8 +38,12 @@ def _settings(database_url: str | None, policy: Path | None, **extra: object) ->
     return Settings(**overrides)  # type: ignore[arg-type]
 
 
-DatabaseOpt = Annotated[str | None, typer.Option("--database-url", help="SQLAlchemy URL (sqlite:///… or postgresql://…)")]
-PolicyOpt = Annotated[Path | None, typer.Option("--policy", help="SLA policy TOML (default: the shipped one)")]
+DatabaseOpt = Annotated[
+    str | None, typer.Option("--database-url", help="SQLAlchemy URL (sqlite:///… or postgresql://…)")
+]
+PolicyOpt = Annotated[
+    Path | None, typer.Option("--policy", help="SLA policy TOML (default: the shipped one)")
+]
 
 
 @cli.command()
@@ -69,8 +75,74 @@ def serve(
     fired = runtime.start()
     console.print(f"complaintflow on [bold]http://{host}:{port}[/]  (API docs: http://{host}:{port}/docs)")
     console.print(f"database: {runtime.db.url.split('@')[-1]}   notifier: {runtime.notifier.name}")
-    console.print(f"start-up reconcile fired {fired} SLA level(s); SMS outbox file: {settings.sms_outbox_path}")
+    console.print(
+        f"start-up reconcile fired {fired} SLA level(s); SMS outbox file: {settings.sms_outbox_path}"
+    )
     uvicorn.run(create_app(runtime), host=host, port=port, log_level="info")
+
+
+FileArg = Annotated[Path, typer.Argument(help="CSV or XLSX file from another system")]
+MappingOpt = Annotated[Path, typer.Option("--mapping", help="mapping TOML: which column is which field")]
+
+
+@cli.command("import")
+def import_command(
+    file: FileArg,
+    mapping: MappingOpt,
+    database_url: DatabaseOpt = None,
+    policy: PolicyOpt = None,
+    chunk_size: Annotated[int, typer.Option(min=1, help="rows per transaction / Prefect task")] = 1000,
+) -> None:
+    """Import complaints; rows that fail are listed with their row number, the rest are imported."""
+    from app.batch_cli import run_import
+    from workflows.errors import DomainError
+    from workflows.policy import PolicyError
+
+    settings = _settings(database_url, policy)
+    try:
+        report = run_import(settings, file, mapping, console, chunk_size=chunk_size)
+    except (DomainError, PolicyError) as exc:
+        raise fail(str(exc)) from None
+    console.print(
+        f"{report.rows:,} rows: {report.imported:,} imported, {report.duplicates:,} already filed, "
+        f"{len(report.failures):,} failed"
+        + (f", {report.truncated:,} with text cut to length" if report.truncated else "")
+    )
+    for failure in report.failures:
+        console.print(f"  row {failure.row_no}: {failure.reason}")
+    if report.failures and not report.imported and not report.duplicates:
+        raise typer.Exit(code=1)
+
+
+@cli.command()
+def replay(
+    file: FileArg,
+    mapping: MappingOpt,
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="keep the replayed data here (default: a scratch SQLite file)"),
+    ] = None,
+    policy: PolicyOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    chunk_size: Annotated[int, typer.Option(min=1, help="timeline steps per Prefect task")] = 2000,
+) -> None:
+    """Replay recorded complaints on a virtual clock and print the SLA report."""
+    from app.batch_cli import print_replay_report, replay_json, run_replay
+    from workflows.errors import DomainError
+    from workflows.policy import PolicyError
+
+    settings = _settings(database_url, policy)
+    quiet = Console(stderr=True, quiet=as_json)
+    try:
+        result = run_replay(
+            settings, file, mapping, quiet, chunk_size=chunk_size, keep_database=database_url is not None
+        )
+    except (DomainError, PolicyError) as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        typer.echo(replay_json(result))
+    else:
+        print_replay_report(console, result)
 
 
 def main() -> None:

@@ -37,7 +37,9 @@ def load_config(settings: Settings) -> DomainConfig:
             supervisor_recipient=config.policy.notifications.supervisor_recipient,
             public_base_url=settings.public_base_url,
         )
-        config = DomainConfig(config.policy.model_copy(update={"notifications": notifications}), config.routing)
+        config = DomainConfig(
+            config.policy.model_copy(update={"notifications": notifications}), config.routing
+        )
     return config
 
 
@@ -104,7 +106,9 @@ class Runtime:
         if not self.started or not self.scheduler.running:
             return
         try:
-            self.scheduler.add_job(self._dispatch, id=DISPATCH_NOW_JOB, replace_existing=True, max_instances=1)
+            self.scheduler.add_job(
+                self._dispatch, id=DISPATCH_NOW_JOB, replace_existing=True, max_instances=1
+            )
         except Exception:
             log.exception("could not schedule dispatch; the interval job will send the outbox")
 

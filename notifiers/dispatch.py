@@ -111,9 +111,7 @@ class Dispatcher:
             row.error_message = failure.message[:500]
             if failure.permanent or row.attempts >= self.retry.max_attempts:
                 row.status = NotificationStatus.FAILED
-                log.warning(
-                    "SMS %s to %s failed for good: %s", row.id, mask_phone(row.recipient), failure
-                )
+                log.warning("SMS %s to %s failed for good: %s", row.id, mask_phone(row.recipient), failure)
             else:
                 row.status = NotificationStatus.PENDING
                 row.next_attempt_at = self.now() + self.retry.delay(row.attempts)

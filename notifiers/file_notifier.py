@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from notifiers.base import OutgoingSms, SendResult
-from notifiers.segments import count_segments
 from notifiers.masking import mask_phone
+from notifiers.segments import count_segments
 
 log = logging.getLogger("complaintflow.sms")
 

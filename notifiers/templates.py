@@ -94,6 +94,7 @@ def render_sms(name: str, params: Mapping[str, str], locale: str = "zh") -> str:
 def render_staff(name: str, params: Mapping[str, str], locale: str = "zh") -> str:
     return STAFF_TEMPLATES[name][locale].format_map(params)
 
+
 STATUS_LABELS: dict[str, dict[str, str]] = {
     "received": {"zh": "已接收", "en": "Received"},
     "accepted": {"zh": "已受理", "en": "Accepted"},

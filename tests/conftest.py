@@ -89,7 +89,9 @@ def pg_db(pg_url: str) -> Iterator[Database]:
 
 @pytest.fixture
 def settings(tmp_path: Path, sqlite_url: str) -> Settings:
-    return Settings(database_url=sqlite_url, data_dir=tmp_path / "data", public_base_url="https://ts.example.gov.cn")
+    return Settings(
+        database_url=sqlite_url, data_dir=tmp_path / "data", public_base_url="https://ts.example.gov.cn"
+    )
 
 
 @pytest.fixture

@@ -57,8 +57,18 @@ def record_fired(
     )
 
 
-def fire_due(session: Session, now: datetime, config: DomainConfig, limit: int = 500) -> int:
-    """Fire every level due at ``now`` among up to ``limit`` clocks; returns how many levels fired."""
+def fire_due(
+    session: Session,
+    now: datetime,
+    config: DomainConfig,
+    limit: int = 500,
+    *,
+    at_scheduled_instants: bool = False,
+) -> int:
+    """Fire every level due at ``now`` among up to ``limit`` clocks; returns how many levels fired.
+
+    ``at_scheduled_instants`` is for replays on a virtual clock: each level is recorded when it fell due.
+    """
     clocks = due_clocks(session, now, limit)
     if not clocks:
         return 0
@@ -69,7 +79,13 @@ def fire_due(session: Session, now: datetime, config: DomainConfig, limit: int =
     fired_by_clock: dict[int, list[FiredLevel]] = defaultdict(list)
     for clock in clocks:
         fired_by_clock[clock.complaint_id].extend(
-            fire_levels(session, clock, upto=now, fired_at=now, levels=config.levels)
+            fire_levels(
+                session,
+                clock,
+                upto=now,
+                fired_at=None if at_scheduled_instants else now,
+                levels=config.levels,
+            )
         )
     total = 0
     for complaint_id, fired in fired_by_clock.items():

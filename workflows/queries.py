@@ -4,7 +4,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, func
+from sqlalchemy import ColumnElement, and_, func
 from sqlmodel import Session, col, select
 
 from models import (
@@ -74,14 +74,14 @@ def clock_view(clock: Clock, fired: Sequence[ClockLevel], config: DomainConfig, 
 
 def clocks_of(session: Session, complaint_id: int) -> list[Clock]:
     statement = (
-        select(Clock)
-        .where(Clock.complaint_id == complaint_id)
-        .order_by(col(Clock.kind), col(Clock.cycle))
+        select(Clock).where(Clock.complaint_id == complaint_id).order_by(col(Clock.kind), col(Clock.cycle))
     )
     return list(session.exec(statement))
 
 
-def clock_views(session: Session, clocks: Sequence[Clock], config: DomainConfig, now: datetime) -> list[ClockPublic]:
+def clock_views(
+    session: Session, clocks: Sequence[Clock], config: DomainConfig, now: datetime
+) -> list[ClockPublic]:
     ids = [c.id for c in clocks]
     fired: dict[int, list[ClockLevel]] = defaultdict(list)
     if ids:
@@ -119,16 +119,22 @@ def complaint_view(
     view = ComplaintPublic.model_validate(
         {
             **complaint.model_dump(),
-            "clocks": clock_views(session, clocks if clocks is not None else clocks_of(session, complaint.id), config, now),
+            "clocks": clock_views(
+                session, clocks if clocks is not None else clocks_of(session, complaint.id), config, now
+            ),
         }
     )
     if detail:
         events = session.exec(
-            select(ComplaintEvent).where(ComplaintEvent.complaint_id == complaint.id).order_by(col(ComplaintEvent.id))
+            select(ComplaintEvent)
+            .where(ComplaintEvent.complaint_id == complaint.id)
+            .order_by(col(ComplaintEvent.id))
         )
         view.events = [EventPublic.model_validate(e.model_dump()) for e in events]
         messages = session.exec(
-            select(Notification).where(Notification.complaint_id == complaint.id).order_by(col(Notification.id))
+            select(Notification)
+            .where(Notification.complaint_id == complaint.id)
+            .order_by(col(Notification.id))
         )
         view.messages = [message_view(m) for m in messages]
     return view
@@ -161,16 +167,18 @@ def list_complaints(
         .group_by(col(Clock.complaint_id))
         .subquery()
     )
-    statement = select(Complaint, running.c.next_due_at).outerjoin(running, running.c.complaint_id == Complaint.id)
-    filters = []
+    statement = select(Complaint, running.c.next_due_at).outerjoin(
+        running, running.c.complaint_id == Complaint.id
+    )
+    filters: list[ColumnElement[bool]] = []
     if status is not None:
-        filters.append(Complaint.status == status)
+        filters.append(col(Complaint.status) == status)
     if complexity is not None:
-        filters.append(Complaint.complexity == complexity)
+        filters.append(col(Complaint.complexity) == complexity)
     if channel is not None:
-        filters.append(Complaint.channel == channel)
+        filters.append(col(Complaint.channel) == channel)
     if department is not None:
-        filters.append(Complaint.department == department)
+        filters.append(col(Complaint.department) == department)
     if overdue is True:
         filters.append(running.c.next_due_at < now)
     elif overdue is False:
@@ -179,7 +187,9 @@ def list_complaints(
         statement = statement.where(and_(*filters))
     total = session.exec(select(func.count()).select_from(statement.subquery())).one()
     if sort == "time_to_breach":
-        statement = statement.order_by(running.c.next_due_at.is_(None), running.c.next_due_at, col(Complaint.id))
+        statement = statement.order_by(
+            running.c.next_due_at.is_(None), running.c.next_due_at, col(Complaint.id)
+        )
     elif sort == "received_at":
         statement = statement.order_by(col(Complaint.received_at), col(Complaint.id))
     else:  # "-received_at"
@@ -227,14 +237,16 @@ def _kind_of_next_due(session: Session, pairs: list[tuple[int, datetime]]) -> di
     best: dict[int, tuple[datetime, ClockKind]] = {}
     for cid, kind, due in session.exec(statement):
         if cid not in best or due < best[cid][0]:
-            best[cid] = (due, kind)
+            best[cid] = (due, ClockKind(kind))
     return {cid: kind for cid, (_, kind) in best.items()}
 
 
 def find_by_tracking_no(session: Session, tracking_no: str) -> Complaint:
     canonical = canonical_tracking_no(tracking_no)
     if canonical is None:
-        raise NotFound(f"'{tracking_no}' is not a tracking number (format 261203-0042-7; check the last digit)")
+        raise NotFound(
+            f"'{tracking_no}' is not a tracking number (format 261203-0042-7; check the last digit)"
+        )
     complaint = session.exec(select(Complaint).where(Complaint.tracking_no == canonical)).first()
     if complaint is None:
         raise NotFound(f"no complaint with tracking number {canonical}")
@@ -266,7 +278,9 @@ def track_view(session: Session, complaint: Complaint, config: DomainConfig, now
         if c.state != ClockState.STOPPED
     ]
     public_messages = [
-        message_view(m).model_copy(update={"recipient": mask_phone(m.recipient) if m.recipient.startswith("+") else m.recipient})
+        message_view(m).model_copy(
+            update={"recipient": mask_phone(m.recipient) if m.recipient.startswith("+") else m.recipient}
+        )
         for m in messages
     ]
     return TrackView(
@@ -291,5 +305,3 @@ def track_view(session: Session, complaint: Complaint, config: DomainConfig, now
         ],
         messages=public_messages,
     )
-
-

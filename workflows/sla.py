@@ -96,11 +96,13 @@ def retarget(clock: Clock, target: timedelta, levels: LevelPlan) -> None:
 
 
 def fire_levels(
-    session: Session, clock: Clock, *, upto: datetime, fired_at: datetime, levels: LevelPlan
+    session: Session, clock: Clock, *, upto: datetime, fired_at: datetime | None, levels: LevelPlan
 ) -> list[FiredLevel]:
     """Record every level of ``clock`` falling at or before ``upto`` that has not fired yet.
 
-    The unique (clock, level) constraint backs ``levels_fired``: a level can never be written twice.
+    ``fired_at=None`` records each level at its own instant: a replay on a virtual clock, which would
+    have stopped exactly there. The unique (clock, level) constraint backs ``levels_fired``: a level
+    can never be written twice.
     """
     fired: list[FiredLevel] = []
     while clock.state == ClockState.RUNNING and clock.levels_fired < len(levels):
@@ -109,9 +111,10 @@ def fire_levels(
         if instant > upto:
             break
         assert clock.id is not None
-        session.add(ClockLevel(clock_id=clock.id, level=name, due_at=instant, fired_at=fired_at))
+        at = instant if fired_at is None else fired_at
+        session.add(ClockLevel(clock_id=clock.id, level=name, due_at=instant, fired_at=at))
         clock.levels_fired += 1
-        fired.append(FiredLevel(clock, name, instant, fired_at))
+        fired.append(FiredLevel(clock, name, instant, at))
     refresh(clock, levels)
     return fired
 

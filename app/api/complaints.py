@@ -96,4 +96,6 @@ def act(complaint_id: int, action: str, request: ActionRequest, runtime: Runtime
         clocks = list(current_clocks(session, complaint).values())
     runtime.after_commit(clocks)
     with runtime.db.read() as session:
-        return complaint_view(session, get_complaint(session, complaint_id), runtime.config, runtime.clock.now(), detail=True)
+        return complaint_view(
+            session, get_complaint(session, complaint_id), runtime.config, runtime.clock.now(), detail=True
+        )

@@ -20,9 +20,14 @@ def progress_page(tracking_no: str, request: Request, runtime: RuntimeDep) -> HT
     zone = ZoneInfo(runtime.config.policy.calendar.timezone)
     with runtime.db.read() as session:
         try:
-            view = track_view(session, find_by_tracking_no(session, tracking_no), runtime.config, runtime.clock.now())
+            view = track_view(
+                session, find_by_tracking_no(session, tracking_no), runtime.config, runtime.clock.now()
+            )
         except NotFound as exc:
             return templates.TemplateResponse(
-                request, "not_found.html", {"message": exc.message, "tracking_no": tracking_no}, status_code=404
+                request,
+                "not_found.html",
+                {"message": exc.message, "tracking_no": tracking_no},
+                status_code=404,
             )
     return templates.TemplateResponse(request, "track.html", {"view": view, "zone": zone})

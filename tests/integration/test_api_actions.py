@@ -61,14 +61,20 @@ def test_full_lifecycle_records_every_step_and_queues_each_sms(
         ("close", "operator-07"),
     ]
     response, resolution = detail["clocks"]
-    assert (response["state"], response["met_at"], response["margin_seconds"]) == ("met", "2026-12-03T03:00:00Z", 32400.0)
+    assert (response["state"], response["met_at"], response["margin_seconds"]) == (
+        "met",
+        "2026-12-03T03:00:00Z",
+        32400.0,
+    )
     assert (resolution["state"], resolution["met_at"]) == ("met", "2026-12-03T05:00:00Z")
     with runtime.db.read() as session:
         templates = list(session.exec(select(Notification.template).order_by(col(Notification.id))))
     assert templates == ["received", "assigned", "responded", "progress", "resolved", "closed"]
 
 
-def test_phone_response_logged_afterwards_meets_the_clock_at_that_time(client: TestClient, clock: VirtualClock) -> None:
+def test_phone_response_logged_afterwards_meets_the_clock_at_that_time(
+    client: TestClient, clock: VirtualClock
+) -> None:
     cid = file(client)["id"]
     clock.advance(timedelta(hours=1))
     do(client, cid, "accept")
@@ -123,7 +129,9 @@ def test_action_time_checks(client: TestClient, clock: VirtualClock) -> None:
     clock.advance(timedelta(hours=2))
     future = do(client, cid, "accept", at="2026-12-03T11:00:00+08:00")
     assert future.status_code == 422
-    assert future.json()["detail"] == "at: 2026-12-03T11:00:00+08:00 is in the future; give the time it happened"
+    assert (
+        future.json()["detail"] == "at: 2026-12-03T11:00:00+08:00 is in the future; give the time it happened"
+    )
     early = do(client, cid, "accept", at="2026-12-03T07:00:00+08:00")
     assert early.status_code == 422
     assert early.json()["detail"] == (
@@ -136,8 +144,10 @@ def test_action_bad_fields(client: TestClient, clock: VirtualClock) -> None:
     cid = file(client)["id"]
     clock.advance(timedelta(minutes=1))
     do(client, cid, "accept")
-    assert do(client, cid, "assign", department="mars").json()["detail"].startswith(
-        "department: unknown department mars; use one of: gov-services, law-enforcement"
+    assert (
+        do(client, cid, "assign", department="mars")
+        .json()["detail"]
+        .startswith("department: unknown department mars; use one of: gov-services, law-enforcement")
     )
     assert do(client, cid, "reclassify", complexity="complex").json()["detail"] == (
         "reason: a reclassification needs a reason"
@@ -150,20 +160,26 @@ def test_action_bad_fields(client: TestClient, clock: VirtualClock) -> None:
 
 
 def test_worklist_filters_and_sorts_by_time_to_breach(client: TestClient, clock: VirtualClock) -> None:
-    late = file(client, channel_ref="W1", received_at="2026-12-02T12:00:00+08:00")  # response due 12-03 00:00+08
+    late = file(
+        client, channel_ref="W1", received_at="2026-12-02T12:00:00+08:00"
+    )  # response due 12-03 00:00+08
     fresh = file(client, channel_ref="W2", enterprise_name="另一家企业")
     complex_ = file(client, channel_ref="W3", enterprise_name="第三家", description="多个部门长期检查")
     page = client.get("/api/complaints").json()
     assert page["total"] == 3
     assert [i["id"] for i in page["items"]] == [late["id"], fresh["id"], complex_["id"]]
     overdue = client.get("/api/complaints", params={"overdue": True}).json()
-    assert [(i["id"], i["next_due_kind"], i["overdue"]) for i in overdue["items"]] == [(late["id"], "response", True)]
+    assert [(i["id"], i["next_due_kind"], i["overdue"]) for i in overdue["items"]] == [
+        (late["id"], "response", True)
+    ]
     assert client.get("/api/complaints", params={"complexity": "complex"}).json()["total"] == 1
     bad = client.get("/api/complaints", params={"status": "lost"})
     assert bad.status_code == 422
 
 
-def test_public_track_view_masks_phone_and_hides_internal_notes(client: TestClient, clock: VirtualClock) -> None:
+def test_public_track_view_masks_phone_and_hides_internal_notes(
+    client: TestClient, clock: VirtualClock
+) -> None:
     body = file(client)
     cid = body["id"]
     clock.advance(timedelta(hours=1))

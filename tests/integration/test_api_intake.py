@@ -41,18 +41,27 @@ def test_intake_returns_tracking_number_and_exact_deadlines(client: TestClient) 
     ]
 
 
-def test_intake_queues_received_sms_with_tracking_number_and_promises(client: TestClient, runtime: Runtime) -> None:
+def test_intake_queues_received_sms_with_tracking_number_and_promises(
+    client: TestClient, runtime: Runtime
+) -> None:
     client.post("/api/complaints", json=submission_data(received_at="2026-12-03T07:30:00+08:00"))
     with runtime.db.read() as session:
         (sms,) = session.exec(select(Notification)).all()
-    assert (sms.channel, sms.recipient, sms.status, sms.template) == ("sms", EXAMPLE_MOBILE_E164, "pending", "received")
+    assert (sms.channel, sms.recipient, sms.status, sms.template) == (
+        "sms",
+        EXAMPLE_MOBILE_E164,
+        "pending",
+        "received",
+    )
     assert sms.body == (
         "【即诉即办】您的投诉已受理，受理编号261203-0001-2，将于12月3日19:30前响应、12月5日07:30前办结。"
         "进度：https://ts.example.gov.cn/t/261203-0001-2"
     )
 
 
-def test_repeated_channel_ref_returns_the_complaint_already_filed(client: TestClient, runtime: Runtime) -> None:
+def test_repeated_channel_ref_returns_the_complaint_already_filed(
+    client: TestClient, runtime: Runtime
+) -> None:
     first = client.post("/api/complaints", json=submission_data("WO-77"))
     again = client.post("/api/complaints", json=submission_data("WO-77", title="另一个标题"))
     assert (first.status_code, again.status_code) == (201, 200)
@@ -81,7 +90,8 @@ def test_repeat_complaint_of_same_enterprise_within_30_days_is_complex(client: T
     code = credit_code_with_check("91510100MA6CXXXX0")
     first = client.post("/api/complaints", json=submission_data("A1", credit_code=code)).json()
     second = client.post(
-        "/api/complaints", json=submission_data("A2", credit_code=code, enterprise_name="示例商贸公司（分店）")
+        "/api/complaints",
+        json=submission_data("A2", credit_code=code, enterprise_name="示例商贸公司（分店）"),
     ).json()
     assert first["complexity"] == "simple"
     assert second["complexity"] == "complex"
@@ -90,7 +100,9 @@ def test_repeat_complaint_of_same_enterprise_within_30_days_is_complex(client: T
 
 def test_category_routes_and_complex_category(client: TestClient) -> None:
     simple = client.post("/api/complaints", json=submission_data("C1", category="市场监管")).json()
-    complex_ = client.post("/api/complaints", json=submission_data("C2", category="综合执法", enterprise_name="另一家")).json()
+    complex_ = client.post(
+        "/api/complaints", json=submission_data("C2", category="综合执法", enterprise_name="另一家")
+    ).json()
     assert (simple["suggested_department"], simple["complexity"]) == ("market-regulation", "simple")
     assert complex_["triage_reasons"] == [{"rule": "complex_category", "detail": "综合执法"}]
 
@@ -113,11 +125,19 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], str]] = [
         {"credit_code": "9151010"},
         "credit_code: '9151010' is not a valid unified social credit code: must be 18 characters, got 7",
     ),
-    ("text too long", {"description": "长" * 4001}, "description: String should have at most 4000 characters"),
+    (
+        "text too long",
+        {"description": "长" * 4001},
+        "description: String should have at most 4000 characters",
+    ),
     ("unknown channel", {"channel": "fax"}, "channel: Input should be 'hotline', 'app' or 'qr'"),
     ("missing phone on hotline", {"contact_phone": None}, "contact_phone: required for the hotline channel"),
     ("unknown field", {"priority": "high"}, "priority: unknown field: remove it"),
-    ("naive received_at", {"received_at": "2026-12-03T07:30:00"}, "received_at: Input should have timezone info"),
+    (
+        "naive received_at",
+        {"received_at": "2026-12-03T07:30:00"},
+        "received_at: Input should have timezone info",
+    ),
     (
         "future received_at",
         {"received_at": "2026-12-04T08:00:00+08:00"},
@@ -141,10 +161,14 @@ def test_bad_input_is_refused_with_a_clear_message_and_nothing_written(
 def test_unknown_category_lists_the_categories(client: TestClient) -> None:
     answer = client.post("/api/complaints", json=submission_data(category="外星事务"))
     assert answer.status_code == 422
-    assert answer.json()["detail"].startswith("category: unknown category '外星事务'; use one of: 交通运输、党务政务")
+    assert answer.json()["detail"].startswith(
+        "category: unknown category '外星事务'; use one of: 交通运输、党务政务"
+    )
 
 
 def test_body_that_is_not_json_is_refused(client: TestClient) -> None:
-    answer = client.post("/api/complaints", content=b"{not json", headers={"content-type": "application/json"})
+    answer = client.post(
+        "/api/complaints", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert answer.status_code == 422
     assert "not valid JSON" in answer.json()["detail"]

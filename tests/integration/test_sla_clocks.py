@@ -26,7 +26,9 @@ def test_simple_complaint_gets_12h_response_and_48h_resolution(db: Database, con
     assert [c.kind for c in clocks(db, cid)] == [ClockKind.RESOLUTION, ClockKind.RESPONSE]
 
 
-def test_complex_complaint_gets_response_update_and_15_day_resolution(db: Database, config: DomainConfig) -> None:
+def test_complex_complaint_gets_response_update_and_15_day_resolution(
+    db: Database, config: DomainConfig
+) -> None:
     cid = file(db, config, submission(description="企业反映多个部门重复检查，长期影响经营。"), T0)
     assert clock(db, cid, ClockKind.RESPONSE).due_at == T0 + 12 * H
     assert clock(db, cid, ClockKind.UPDATE).due_at == T0 + 72 * H
@@ -54,7 +56,11 @@ def test_met_clock_never_fires(db: Database, config: DomainConfig) -> None:
     act(db, config, cid, Action.ACCEPT, T0 + H)
     act(db, config, cid, Action.RESPOND, T0 + 2 * H)
     response = clock(db, cid, ClockKind.RESPONSE)
-    assert (response.state, response.met_at, response.margin_seconds) == (ClockState.MET, T0 + 2 * H, 10 * 3600)
+    assert (response.state, response.met_at, response.margin_seconds) == (
+        ClockState.MET,
+        T0 + 2 * H,
+        10 * 3600,
+    )
     assert fire(db, config, T0 + 30 * H) == 0
     assert [lv[:3] for lv in levels(db, cid)] == []
 
@@ -82,7 +88,15 @@ def test_reclassification_after_pause_keeps_start_and_pause(db: Database, config
     act(db, config, cid, Action.RESPOND, T0 + 2 * H)
     act(db, config, cid, Action.PAUSE, T0 + 4 * H)
     act(db, config, cid, Action.RESUME, T0 + 14 * H)
-    act(db, config, cid, Action.RECLASSIFY, T0 + 15 * H, complexity="complex", reason="涉及市场监管与城管两个部门")
+    act(
+        db,
+        config,
+        cid,
+        Action.RECLASSIFY,
+        T0 + 15 * H,
+        complexity="complex",
+        reason="涉及市场监管与城管两个部门",
+    )
     resolution = clock(db, cid, ClockKind.RESOLUTION)
     assert resolution.start_at == T0
     assert resolution.paused_seconds == 10 * 3600
@@ -93,7 +107,9 @@ def test_reclassification_after_pause_keeps_start_and_pause(db: Database, config
     assert (last.action, last.data["from"], last.data["to"]) == ("reclassify", "simple", "complex")
 
 
-def test_reclassification_to_a_past_deadline_records_one_breach_at_once(db: Database, config: DomainConfig) -> None:
+def test_reclassification_to_a_past_deadline_records_one_breach_at_once(
+    db: Database, config: DomainConfig
+) -> None:
     cid = file(db, config, submission(description="多个部门长期重复检查"), T0)
     act(db, config, cid, Action.ACCEPT, T0 + H)
     act(db, config, cid, Action.RESPOND, T0 + 2 * H)
@@ -121,7 +137,13 @@ def test_reopen_starts_new_cycle_and_keeps_old_history(db: Database, config: Dom
     assert (new.state, new.start_at, new.due_at) == (ClockState.RUNNING, T0 + 60 * H, T0 + 108 * H)
     # Resolved 2 h late: the levels that fell due first are on record before the resolve.
     assert [e.action for e in events(db, cid)] == [
-        "intake", "accept", "respond", "sla_warning", "sla_breach", "resolve", "reopen"
+        "intake",
+        "accept",
+        "respond",
+        "sla_warning",
+        "sla_breach",
+        "resolve",
+        "reopen",
     ]
     assert [lv[:3] for lv in levels(db, cid)] == [("resolution", 1, "warning"), ("resolution", 1, "breach")]
 
@@ -129,7 +151,9 @@ def test_reopen_starts_new_cycle_and_keeps_old_history(db: Database, config: Dom
 def test_set_due_moves_levels_with_the_new_deadline(db: Database, config: DomainConfig) -> None:
     cid = file(db, config, submission(), T0)
     act(db, config, cid, Action.ACCEPT, T0 + H)
-    act(db, config, cid, Action.SET_DUE, T0 + 2 * H, clock="resolution", due_at=T0 + 96 * H, reason="专班商定")
+    act(
+        db, config, cid, Action.SET_DUE, T0 + 2 * H, clock="resolution", due_at=T0 + 96 * H, reason="专班商定"
+    )
     resolution = clock(db, cid, ClockKind.RESOLUTION)
     assert resolution.due_at == T0 + 96 * H
     assert resolution.next_level_at == T0 + 72 * H

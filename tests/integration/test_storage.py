@@ -1,7 +1,7 @@
 """Storage on both databases: aware UTC round trips, concurrent writers, claims across instances."""
 
 import threading
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,7 +19,9 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-def test_aware_times_read_back_equal(backend: str, request: pytest.FixtureRequest, config: DomainConfig) -> None:
+def test_aware_times_read_back_equal(
+    backend: str, request: pytest.FixtureRequest, config: DomainConfig
+) -> None:
     db: Database = request.getfixturevalue("db" if backend == "sqlite" else "pg_db")
     local = datetime(2026, 12, 3, 7, 30, 15, 123456, tzinfo=SHANGHAI)
     cid = file(db, config, submission(received_at=local), local + timedelta(minutes=1))
@@ -39,7 +41,7 @@ def test_naive_datetime_is_refused_before_it_reaches_the_database(db: Database) 
                 kind="response",
                 start_at=datetime(2026, 12, 3, 8, 0),
                 target_seconds=1,
-                due_at=datetime(2026, 12, 3, 8, 0, tzinfo=timezone.utc),
+                due_at=datetime(2026, 12, 3, 8, 0, tzinfo=UTC),
                 state="running",
             )
         )

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from app.runtime import Runtime
-from models import Complaint
 from app.settings import Settings
+from models import Complaint
 from tests.support.domain import file, levels
 from tests.support.factories import submission
 from workflows.sla import current_clocks
@@ -38,7 +38,9 @@ def wait_until(instant: datetime) -> None:
     time.sleep(max(0.0, (instant - datetime.now(UTC)).total_seconds()))
 
 
-def test_levels_missed_while_stopped_fire_once_after_restart_and_never_again(tmp_path: Path, sqlite_url: str) -> None:
+def test_levels_missed_while_stopped_fire_once_after_restart_and_never_again(
+    tmp_path: Path, sqlite_url: str
+) -> None:
     settings = seconds_settings(tmp_path, sqlite_url)
     first = Runtime(settings)
     assert first.start() == 0
@@ -80,6 +82,8 @@ def test_running_service_fires_a_level_when_it_falls_due(tmp_path: Path, sqlite_
         fired = levels(runtime.db, cid)
     finally:
         runtime.stop()
-    assert [(level, due) for _k, _c, level, due, _f in fired] == [("warning", filed_at + timedelta(seconds=1))]
+    assert [(level, due) for _k, _c, level, due, _f in fired] == [
+        ("warning", filed_at + timedelta(seconds=1))
+    ]
     lateness = (fired[0][4] - fired[0][3]).total_seconds()
     assert 0 <= lateness < 0.5

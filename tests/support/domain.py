@@ -5,7 +5,16 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from models import Action, ActionRequest, Clock, ClockKind, ClockLevel, Complaint, ComplaintCreate, ComplaintEvent
+from models import (
+    Action,
+    ActionRequest,
+    Clock,
+    ClockKind,
+    ClockLevel,
+    Complaint,
+    ComplaintCreate,
+    ComplaintEvent,
+)
 from models.db import Database
 from workflows.config import DomainConfig
 from workflows.deadlines import fire_due
@@ -20,7 +29,9 @@ def file(db: Database, config: DomainConfig, sub: ComplaintCreate, now: datetime
         return result.complaint.id
 
 
-def act(db: Database, config: DomainConfig, cid: int, action: Action, now: datetime, **fields: Any) -> Complaint:
+def act(
+    db: Database, config: DomainConfig, cid: int, action: Action, now: datetime, **fields: Any
+) -> Complaint:
     fields.setdefault("actor", "tester")
     with db.write() as session:
         return transition(session, cid, action, ActionRequest.model_validate(fields), now, config)
@@ -57,5 +68,7 @@ def levels(db: Database, cid: int) -> list[tuple[str, int, str, datetime, dateti
 
 def events(db: Database, cid: int) -> list[ComplaintEvent]:
     with db.read() as session:
-        statement = select(ComplaintEvent).where(ComplaintEvent.complaint_id == cid).order_by(col(ComplaintEvent.id))
+        statement = (
+            select(ComplaintEvent).where(ComplaintEvent.complaint_id == cid).order_by(col(ComplaintEvent.id))
+        )
         return list(session.exec(statement))

@@ -32,7 +32,9 @@ def submission_data(ref: str = "WO-0001", **overrides: Any) -> dict[str, Any]:
     return data
 
 
-def submission(ref: str = "WO-0001", received_at: datetime | None = None, **overrides: Any) -> ComplaintCreate:
+def submission(
+    ref: str = "WO-0001", received_at: datetime | None = None, **overrides: Any
+) -> ComplaintCreate:
     data = submission_data(ref, **overrides)
     if received_at is not None:
         data["received_at"] = received_at

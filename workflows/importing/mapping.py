@@ -20,6 +20,7 @@ from pydantic import (
     NaiveDatetime,
     PastDatetime,
     StrictBool,
+    StringConstraints,
     TypeAdapter,
     ValidationError,
     field_validator,
@@ -119,13 +120,13 @@ class Source(BaseModel):
         return ZoneInfo(self.timezone)
 
 
-ColumnName = Annotated[str, PydanticField(min_length=1)]
+ColumnName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
 class OutcomeColumns(BaseModel):
     """Columns holding what happened to the complaint in the other system (used by replay)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     responded_at: ColumnName | None = None
     resolved_at: ColumnName | None = None
@@ -145,11 +146,6 @@ class Mapping(BaseModel):
     constants: dict[str, Annotated[str, PydanticField(min_length=1)]] = {}
     truncate: dict[str, StrictBool] = {}
     outcome: OutcomeColumns | None = None
-
-    @field_validator("fields")
-    @classmethod
-    def _strip_columns(cls, value: dict[str, str]) -> dict[str, str]:
-        return {name: column.strip() for name, column in value.items()}
 
     @model_validator(mode="after")
     def _check_names(self) -> "Mapping":
@@ -214,6 +210,10 @@ def load_mapping(path: Path) -> Mapping:
             raw = tomllib.load(file)
     except FileNotFoundError:
         raise MappingError(f"mapping {path}: file not found") from None
+    except OSError as exc:
+        raise MappingError(f"mapping {path}: cannot be read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise MappingError(f"mapping {path}: not UTF-8 text; save the mapping file as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise MappingError(f"mapping {path}: not valid TOML: {exc}") from None
     try:

@@ -1,0 +1,175 @@
+"""``complaintflow import`` and ``complaintflow replay``: Prefect flows behind a progress bar and a report."""
+
+import json
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from app.prefect_env import configure_prefect
+from app.settings import Settings
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@contextmanager
+def progress_bar(console: Console, label: str, total: int | None) -> Iterator[Callable[[int, int], None]]:
+    from workflows.flows.progress import set_progress_hook
+
+    columns = [
+        SpinnerColumn(),
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[failed]} failed"),
+        TimeElapsedColumn(),
+    ]
+    with Progress(*columns, console=console, transient=False) as progress:
+        task_id = progress.add_task(label, total=total, failed=0)
+        failed_total = 0
+
+        def advance(handled: int, failed: int) -> None:
+            nonlocal failed_total
+            failed_total += failed
+            progress.update(task_id, advance=handled, failed=failed_total)
+
+        set_progress_hook(advance)
+        try:
+            yield advance
+        finally:
+            set_progress_hook(None)
+
+
+def count_data_rows(path: Path) -> int | None:
+    """Rows to expect, for the progress bar; None when counting would mean parsing the file twice."""
+    if path.suffix.lower() != ".csv":
+        return None
+    import csv
+
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return max(sum(1 for row in csv.reader(handle) if any(row)) - 1, 0)
+
+
+def run_import(settings: Settings, file: Path, mapping: Path, console: Console, *, chunk_size: int) -> Any:
+    from models.migrate import upgrade
+
+    configure_prefect(settings.prefect_home)
+    upgrade(settings.database_url)
+    from workflows.flows.import_flow import import_file
+
+    with progress_bar(console, "importing", count_data_rows(file)):
+        report = import_file(
+            str(file),
+            str(mapping),
+            settings.database_url,
+            datetime.now().astimezone(),
+            str(settings.policy) if settings.policy else None,
+            chunk_size,
+        )
+    return report
+
+
+def run_replay(
+    settings: Settings, file: Path, mapping: Path, console: Console, *, chunk_size: int, keep_database: bool
+) -> Any:
+    from models.migrate import upgrade
+
+    configure_prefect(settings.prefect_home)
+    if keep_database:
+        url = settings.database_url
+    else:
+        scratch = Path(tempfile.mkdtemp(prefix="complaintflow-replay-"))
+        url = f"sqlite:///{scratch / 'replay.db'}"
+    upgrade(url)
+    from workflows.flows.replay_flow import replay_file
+
+    with progress_bar(console, "replaying", None):
+        return replay_file(
+            str(file), str(mapping), url, str(settings.policy) if settings.policy else None, chunk_size
+        )
+
+
+def _hours(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f} h"
+
+
+def print_replay_report(console: Console, result: Any) -> None:
+    report = result.report
+    console.print(
+        f"[bold]SLA replay[/] of {result.rows:,} rows: {result.replayed:,} replayed, {len(result.failures):,} refused; "
+        f"as of {report.as_of.astimezone(SHANGHAI):%Y-%m-%d %H:%M} (Asia/Shanghai)"
+    )
+    volumes = Table(title="Complaints / 投诉量")
+    volumes.add_column("by")
+    volumes.add_column("value")
+    volumes.add_column("count", justify="right")
+    for name, counts in (
+        ("complexity", report.by_complexity),
+        ("category", report.by_category),
+        ("department", report.by_department),
+    ):
+        for key, count in list(counts.items())[:12]:
+            volumes.add_row(name, key, f"{count:,}")
+    console.print(volumes)
+    clocks = Table(title="Deadlines / 时限")
+    for header in (
+        "clock",
+        "total",
+        "met on time",
+        "met late",
+        "open overdue",
+        "open in time",
+        "stopped",
+        "breached",
+        "warnings",
+        "breaches",
+        "escalations",
+    ):
+        clocks.add_column(header, justify="right" if header != "clock" else "left")
+    for kind, outcome in report.clocks.items():
+        if not outcome.total:
+            continue
+        fired = outcome.levels_fired
+        clocks.add_row(
+            kind,
+            f"{outcome.total:,}",
+            f"{outcome.met_on_time:,}",
+            f"{outcome.met_late:,}",
+            f"{outcome.open_overdue:,}",
+            f"{outcome.open_in_time:,}",
+            f"{outcome.stopped:,}",
+            f"{outcome.breached:,}",
+            f"{fired.get('warning', 0):,}",
+            f"{fired.get('breach', 0):,}",
+            f"{fired.get('escalation', 0):,}",
+        )
+    console.print(clocks)
+    r, s = report.time_to_response, report.time_to_resolution
+    console.print(
+        f"time to response: median {_hours(r.median_hours)}, p90 {_hours(r.p90_hours)} (n={r.count:,})"
+    )
+    console.print(
+        f"time to resolution: median {_hours(s.median_hours)}, p90 {_hours(s.p90_hours)} (n={s.count:,})"
+    )
+    if result.failures:
+        console.print(
+            f"{len(result.failures)} row(s) refused; first: row {result.failures[0].row_no}: {result.failures[0].reason}"
+        )
+
+
+def replay_json(result: Any) -> str:
+    return json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2)
