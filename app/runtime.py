@@ -1,7 +1,6 @@
 """The one place that wires the parts together: database, rules, timers, dispatch and notifier."""
 
 import logging
-from collections.abc import Iterable
 from datetime import datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -9,7 +8,6 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from app.settings import Settings
-from models import Clock
 from models.db import Database
 from models.migrate import upgrade
 from notifiers.base import Notifier
@@ -95,11 +93,10 @@ class Runtime:
         self.started = False
         self.db.dispose()
 
-    def after_commit(self, clocks: Iterable[Clock]) -> None:
+    def after_commit(self, earliest_level_at: datetime | None) -> None:
         """Move the wake-up earlier if needed and send the queued SMS soon."""
-        pending: list[datetime] = [c.next_level_at for c in clocks if c.next_level_at is not None]
-        if pending and self.started:
-            self.timers.deadline_added(min(pending))
+        if earliest_level_at is not None and self.started:
+            self.timers.deadline_added(earliest_level_at)
         self.kick_dispatch()
 
     def kick_dispatch(self) -> None:

@@ -4,7 +4,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from models import Complaint
 from workflows.policy import Policy, load_policy
 from workflows.routing import RoutingTable, load_routing
 from workflows.sla import LevelPlan
@@ -27,9 +26,9 @@ class DomainConfig:
     def levels(self) -> LevelPlan:
         return self.policy.level_list
 
-    def progress_link(self, complaint: Complaint) -> str:
+    def progress_link(self, tracking_no: str) -> str:
         base = self.policy.notifications.public_base_url.rstrip("/")
-        return f"{base}/t/{complaint.tracking_no}"
+        return f"{base}/t/{tracking_no}"
 
     def department_name(self, code: str | None, locale: str = "zh") -> str:
         info = self.routing.departments.get(code or "")

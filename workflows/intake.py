@@ -1,10 +1,17 @@
-"""Accept a complaint from any channel: validate, deduplicate, triage, start clocks, queue the SMS."""
+"""Accept complaints from any channel: validate, deduplicate, triage, start clocks, queue the SMS.
+
+``intake_many`` files a batch with a handful of set-based statements (the import path and the API share
+it); every check runs before anything is written, so a refused submission leaves no trace.
+"""
 
 import unicodedata
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlalchemy import Table, insert
+from sqlmodel import Session, col, select
 
 from models import (
     Channel,
@@ -13,27 +20,53 @@ from models import (
     Complaint,
     ComplaintCreate,
     ComplaintEvent,
-    Complexity,
+    Notification,
     Status,
 )
 from workflows.config import DomainConfig
 from workflows.errors import InvalidInput
-from workflows.outbox import notify_enterprise
-from workflows.sla import current_clocks, start_clock
-from workflows.tracking import next_tracking_no
-from workflows.triage import triage
+from workflows.outbox import enterprise_message_row, sms_params
+from workflows.sla import new_clock_row
+from workflows.tracking import local_day, reserve_tracking_nos
+from workflows.triage import OpenMatter, OpenMatters, TriageResult, open_matters, triage
 from workflows.validation import normalise_credit_code, normalise_phone
 
 # The app channel knows its users by account and reaches them in the app; the others need a phone.
 PHONE_REQUIRED = frozenset({Channel.HOTLINE, Channel.QR})
 INTAKE_ACTOR = "channel:{channel}"
+CLOCK_ORDER = (ClockKind.RESPONSE, ClockKind.RESOLUTION, ClockKind.UPDATE)
 
 
 @dataclass(frozen=True)
 class IntakeResult:
-    complaint: Complaint
-    clocks: list[Clock]
+    complaint_id: int
+    tracking_no: str
     created: bool
+    earliest_level_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class _Duplicate:
+    """A repeat of a reference filed earlier in the same batch (its index)."""
+
+    first: int
+
+
+@dataclass
+class _Checked:
+    """A submission that passed every check, with what the domain derived from it.
+
+    Every refusal (phone, credit code, time, category) happens in ``_check``, before any write.
+    """
+
+    index: int
+    submission: ComplaintCreate
+    received_at: datetime
+    phone: str | None
+    credit_code: str | None
+    key: str
+    sorting: TriageResult | None = None
+    tracking_no: str = ""
 
 
 def enterprise_key(name: str) -> str:
@@ -50,84 +83,217 @@ def intake(
     session: Session, submission: ComplaintCreate, now: datetime, config: DomainConfig
 ) -> IntakeResult:
     """File ``submission``, or return the complaint already filed under the same channel reference."""
-    existing = find_by_channel_ref(session, submission.channel, submission.channel_ref)
-    if existing is not None:
-        return IntakeResult(existing, list(current_clocks(session, existing).values()), created=False)
+    (outcome,) = intake_many(session, [submission], now, config)
+    if isinstance(outcome, InvalidInput):
+        raise outcome
+    return outcome
 
-    received_at = _received_at(submission, now)
-    phone = _phone(submission)
-    credit_code = normalise_credit_code(submission.credit_code) if submission.credit_code else None
-    key = enterprise_key(submission.enterprise_name)
-    sorting = triage(
-        session,
-        title=submission.title,
-        description=submission.description,
-        category=submission.category,
-        enterprise_key=key,
-        credit_code=credit_code,
-        received_at=received_at,
-        policy=config.policy,
-        routing=config.routing,
+
+def intake_many(
+    session: Session, submissions: Sequence[ComplaintCreate], now: datetime, config: DomainConfig
+) -> list[IntakeResult | InvalidInput]:
+    """File a batch in the caller's transaction; one result (or the refusal) per submission, in order."""
+    results: list[IntakeResult | InvalidInput | _Duplicate | None] = [None] * len(submissions)
+    existing = _already_filed(session, submissions)
+    seen: dict[tuple[Channel, str], int] = {}
+    checked: list[_Checked] = []
+    for index, sub in enumerate(submissions):
+        ref = (sub.channel, sub.channel_ref)
+        if ref in existing:
+            cid, tracking_no = existing[ref]
+            results[index] = IntakeResult(cid, tracking_no, created=False)
+            continue
+        try:
+            item = _check(index, sub, now, config)
+        except InvalidInput as refusal:
+            results[index] = refusal
+            continue
+        if ref in seen:  # the same reference twice in one batch: the first one is filed
+            results[index] = _Duplicate(seen[ref])
+            continue
+        seen[ref] = index
+        checked.append(item)
+    if checked:
+        _triage_all(session, checked, config)
+        for index, written in _write(session, checked, now, config):
+            results[index] = written
+    final: list[IntakeResult | InvalidInput] = []
+    for entry in results:
+        if isinstance(entry, _Duplicate):
+            first = results[entry.first]
+            assert isinstance(first, IntakeResult)
+            entry = IntakeResult(first.complaint_id, first.tracking_no, created=False)
+        assert entry is not None
+        final.append(entry)
+    return final
+
+
+def _already_filed(
+    session: Session, submissions: Sequence[ComplaintCreate]
+) -> dict[tuple[Channel, str], tuple[int, str]]:
+    wanted = {(s.channel, s.channel_ref) for s in submissions}
+    if not wanted:
+        return {}
+    # Filter on the reference alone (one bound list, indexed) and match the channel here.
+    statement = select(Complaint.id, Complaint.channel, Complaint.channel_ref, Complaint.tracking_no).where(
+        col(Complaint.channel_ref).in_(sorted({ref for _, ref in wanted}))
     )
-    complaint = Complaint(
-        tracking_no=next_tracking_no(session, received_at, config.zone),
-        channel=submission.channel,
-        channel_ref=submission.channel_ref,
-        received_at=received_at,
-        created_at=now,
-        updated_at=now,
-        last_event_at=received_at,
-        enterprise_name=submission.enterprise_name,
-        enterprise_key=key,
-        credit_code=credit_code,
-        contact_name=submission.contact_name,
-        contact_phone=phone,
-        title=submission.title,
-        description=submission.description,
-        category=submission.category,
-        inspection_ref=submission.inspection_ref,
-        complexity=sorting.complexity,
-        triage_reasons=sorting.reasons,
-        suggested_department=sorting.suggested_department,
-        status=Status.RECEIVED,
+    found = {(Channel(ch), ref): (cid or 0, tn) for cid, ch, ref, tn in session.exec(statement)}
+    return {key: value for key, value in found.items() if key in wanted}
+
+
+def _check(index: int, sub: ComplaintCreate, now: datetime, config: DomainConfig) -> _Checked:
+    received_at = _received_at(sub, now)
+    phone = _phone(sub)
+    credit_code = normalise_credit_code(sub.credit_code) if sub.credit_code else None
+    if sub.category is not None:
+        config.routing.department_for_category(sub.category)  # refuses an unknown category now
+    return _Checked(index, sub, received_at, phone, credit_code, enterprise_key(sub.enterprise_name))
+
+
+def _triage_all(session: Session, checked: list[_Checked], config: DomainConfig) -> None:
+    window = config.policy.triage.repeat_window
+    matters = OpenMatters(
+        open_matters(
+            session,
+            (c.key for c in checked),
+            (c.credit_code for c in checked if c.credit_code),
+            min(c.received_at for c in checked) - window,
+            max(c.received_at for c in checked),
+        ),
+        config.policy,
     )
-    session.add(complaint)
-    session.flush()
-    assert complaint.id is not None
-
-    event = ComplaintEvent(
-        complaint_id=complaint.id,
-        at=received_at,
-        recorded_at=now,
-        actor=INTAKE_ACTOR.format(channel=submission.channel.value),
-        action="intake",
-        to_status=Status.RECEIVED,
-        public=True,
-        data={
-            "complexity": sorting.complexity.value,
-            "triage_reasons": sorting.reasons,
-            "suggested_department": sorting.suggested_department,
-        },
-    )
-    session.add(event)
-    clocks = open_clocks(complaint, sorting.complexity, received_at, config)
-    session.add_all(clocks)
-    session.flush()
-    notify_enterprise(session, config, complaint, event, "received", {c.kind: c for c in clocks}, now)
-    return IntakeResult(complaint, clocks, created=True)
+    by_day: dict[str, list[_Checked]] = defaultdict(list)
+    for item in checked:
+        by_day[local_day(item.received_at, config.zone)].append(item)
+    for day, items in sorted(by_day.items()):
+        for item, number in zip(items, reserve_tracking_nos(session, day, len(items)), strict=True):
+            item.tracking_no = number
+    for item in checked:
+        sub = item.submission
+        repeat_of = matters.latest(item.key, item.credit_code, item.received_at)
+        item.sorting = triage(
+            title=sub.title,
+            description=sub.description,
+            category=sub.category,
+            repeat_of=repeat_of,
+            policy=config.policy,
+            routing=config.routing,
+        )
+        # A later complaint of the same batch sees this one as an open matter.
+        matters.add(OpenMatter(item.key, item.credit_code, item.tracking_no, item.received_at))
 
 
-def open_clocks(
-    complaint: Complaint, complexity: Complexity, start: datetime, config: DomainConfig
-) -> list[Clock]:
-    """Every clock the complexity asks for, all started when the channel received the complaint."""
-    assert complaint.id is not None
-    clocks = []
-    for kind in (ClockKind.RESPONSE, ClockKind.RESOLUTION, ClockKind.UPDATE):
-        target = config.policy.target(complexity, kind)
-        if target is not None:
-            clocks.append(start_clock(complaint.id, kind, 1, start, target, config.levels))
-    return clocks
+def _write(
+    session: Session, checked: list[_Checked], now: datetime, config: DomainConfig
+) -> list[tuple[int, IntakeResult]]:
+    complaint_rows = []
+    for item in checked:
+        sub, sorting = item.submission, item.sorting
+        assert sorting is not None
+        complaint_rows.append(
+            {
+                "tracking_no": item.tracking_no,
+                "channel": sub.channel,
+                "channel_ref": sub.channel_ref,
+                "received_at": item.received_at,
+                "created_at": now,
+                "updated_at": now,
+                "last_event_at": item.received_at,
+                "enterprise_name": sub.enterprise_name,
+                "enterprise_key": item.key,
+                "credit_code": item.credit_code,
+                "contact_name": sub.contact_name,
+                "contact_phone": item.phone,
+                "title": sub.title,
+                "description": sub.description,
+                "category": sub.category,
+                "inspection_ref": sub.inspection_ref,
+                "complexity": sorting.complexity,
+                "triage_reasons": sorting.reasons,
+                "suggested_department": sorting.suggested_department,
+                "task_force": [],
+                "status": Status.RECEIVED,
+                "paused_from": None,
+                "resolution_cycle": 1,
+                "version": 1,
+            }
+        )
+    ids = _insert_returning_ids(session, Complaint, complaint_rows)
+    event_rows = []
+    clock_rows = []
+    dues: list[dict[ClockKind, datetime]] = []
+    for item, cid in zip(checked, ids, strict=True):
+        sorting = item.sorting
+        assert sorting is not None
+        event_rows.append(
+            {
+                "complaint_id": cid,
+                "at": item.received_at,
+                "recorded_at": now,
+                "actor": INTAKE_ACTOR.format(channel=item.submission.channel.value),
+                "action": "intake",
+                "from_status": None,
+                "to_status": Status.RECEIVED,
+                "note": None,
+                "public": True,
+                "note_public": False,
+                "data": {
+                    "complexity": sorting.complexity.value,
+                    "triage_reasons": sorting.reasons,
+                    "suggested_department": sorting.suggested_department,
+                },
+            }
+        )
+        own = [
+            new_clock_row(cid, kind, 1, item.received_at, target, config.levels)
+            for kind in CLOCK_ORDER
+            if (target := config.policy.target(sorting.complexity, kind)) is not None
+        ]
+        clock_rows.extend(own)
+        dues.append({ClockKind(str(row["kind"])): row["due_at"] for row in own})  # type: ignore[misc]
+    event_ids = _insert_returning_ids(session, ComplaintEvent, event_rows)
+    session.execute(insert(_table(Clock)), clock_rows)
+    notification_rows = [
+        enterprise_message_row(
+            config,
+            complaint_id=cid,
+            event_id=event_id,
+            phone=item.phone,
+            template="received",
+            params=sms_params(
+                config, item.tracking_no, item.sorting.suggested_department if item.sorting else None, due
+            ),
+            now=now,
+        )
+        for item, cid, event_id, due in zip(checked, ids, event_ids, dues, strict=True)
+    ]
+    session.execute(insert(_table(Notification)), notification_rows)
+    earliest: dict[int, datetime] = {}
+    for row in clock_rows:
+        first, owner = row["next_level_at"], row["complaint_id"]
+        if (
+            isinstance(first, datetime)
+            and isinstance(owner, int)
+            and (owner not in earliest or first < earliest[owner])
+        ):
+            earliest[owner] = first
+    return [
+        (item.index, IntakeResult(cid, item.tracking_no, created=True, earliest_level_at=earliest.get(cid)))
+        for item, cid in zip(checked, ids, strict=True)
+    ]
+
+
+def _table(model: type) -> Table:
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
+def _insert_returning_ids(session: Session, model: type, rows: list[dict[str, object]]) -> list[int]:
+    """Insert many rows (Core, not ORM: no objects to build) and return their ids in the order given."""
+    table = _table(model)
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return [row[0] for row in session.execute(statement, rows)]
 
 
 def _received_at(submission: ComplaintCreate, now: datetime) -> datetime:

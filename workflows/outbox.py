@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session
 
@@ -20,20 +21,52 @@ from workflows.config import DomainConfig
 ENTERPRISE_INBOX = "enterprise"
 
 
-def enterprise_params(
-    ctx: DomainConfig, complaint: Complaint, clocks: Mapping[ClockKind, Clock], locale: str = "zh"
+def sms_params(
+    ctx: DomainConfig,
+    tracking_no: str,
+    department: str | None,
+    dues: Mapping[ClockKind, datetime],
+    locale: str = "zh",
 ) -> dict[str, str]:
     params = {
-        "tracking_no": complaint.tracking_no,
-        "department": ctx.department_name(complaint.department or complaint.suggested_department, locale),
-        "link": ctx.progress_link(complaint),
-        "title": complaint.title,
+        "tracking_no": tracking_no,
+        "department": ctx.department_name(department, locale),
+        "link": ctx.progress_link(tracking_no),
     }
-    for kind in ClockKind:
-        clock = clocks.get(kind)
-        if clock is not None:
-            params[f"{kind.value}_due"] = format_local(clock.due_at, ctx.zone, locale)
+    for kind, due in dues.items():
+        params[f"{kind.value}_due"] = format_local(due, ctx.zone, locale)
     return params
+
+
+def enterprise_message_row(
+    ctx: DomainConfig,
+    *,
+    complaint_id: int,
+    event_id: int,
+    phone: str | None,
+    template: str,
+    params: Mapping[str, str],
+    now: datetime,
+) -> dict[str, Any]:
+    """The outbox row for one step: an SMS, or without a phone a message on the progress page only."""
+    if phone:
+        channel, recipient, status = NotificationChannel.SMS, phone, NotificationStatus.PENDING
+    else:
+        channel, recipient, status = NotificationChannel.INBOX, ENTERPRISE_INBOX, NotificationStatus.DELIVERED
+    return {
+        "complaint_id": complaint_id,
+        "event_id": event_id,
+        "channel": channel,
+        "recipient": recipient,
+        "template": template,
+        "body": render_sms(template, params),
+        "public": True,
+        "status": status,
+        "attempts": 0,
+        "created_at": now,
+        "next_attempt_at": now,
+        "sent_at": None if status == NotificationStatus.PENDING else now,
+    }
 
 
 def notify_enterprise(
@@ -45,28 +78,24 @@ def notify_enterprise(
     clocks: Mapping[ClockKind, Clock],
     now: datetime,
 ) -> Notification:
-    """Queue the SMS for a step; without a phone, the message goes to the progress page only."""
-    body = render_sms(template, enterprise_params(ctx, complaint, clocks))
-    if complaint.contact_phone:
-        channel, recipient, status = (
-            NotificationChannel.SMS,
-            complaint.contact_phone,
-            NotificationStatus.PENDING,
-        )
-    else:
-        channel, recipient, status = NotificationChannel.INBOX, ENTERPRISE_INBOX, NotificationStatus.DELIVERED
+    """Queue the SMS for a step of ``complaint`` (in the caller's transaction)."""
+    assert complaint.id is not None and event.id is not None
+    params = sms_params(
+        ctx,
+        complaint.tracking_no,
+        complaint.department or complaint.suggested_department,
+        {kind: clock.due_at for kind, clock in clocks.items()},
+    )
     row = Notification(
-        complaint_id=complaint.id,
-        event_id=event.id,
-        channel=channel,
-        recipient=recipient,
-        template=template,
-        body=body,
-        public=True,
-        status=status,
-        created_at=now,
-        next_attempt_at=now,
-        sent_at=None if status == NotificationStatus.PENDING else now,
+        **enterprise_message_row(
+            ctx,
+            complaint_id=complaint.id,
+            event_id=event.id,
+            phone=complaint.contact_phone,
+            template=template,
+            params=params,
+            now=now,
+        )
     )
     session.add(row)
     return row

@@ -110,12 +110,16 @@ class Policy(_Strict):
         return self
 
     def target(self, complexity: Complexity, kind: ClockKind) -> timedelta | None:
-        targets = self.targets[complexity]
-        return {
-            ClockKind.RESPONSE: targets.response,
-            ClockKind.RESOLUTION: targets.resolution,
-            ClockKind.UPDATE: targets.update,
-        }[kind]
+        return self._target_table[(complexity, kind)]
+
+    @cached_property
+    def _target_table(self) -> dict[tuple[Complexity, ClockKind], timedelta | None]:
+        table: dict[tuple[Complexity, ClockKind], timedelta | None] = {}
+        for complexity, targets in self.targets.items():
+            table[(complexity, ClockKind.RESPONSE)] = targets.response
+            table[(complexity, ClockKind.RESOLUTION)] = targets.resolution
+            table[(complexity, ClockKind.UPDATE)] = targets.update
+        return table
 
     @cached_property
     def level_list(self) -> list[tuple[LevelName, float]]:

@@ -1,7 +1,9 @@
 """Category → department routing and the department names triage looks for in a complaint's text."""
 
+import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from workflows.errors import InvalidInput
@@ -34,16 +36,24 @@ class RoutingTable:
 
     def departments_named(self, text: str) -> list[str]:
         """Codes of the departments or enforcement fields ``text`` names, in order of first mention."""
-        found: dict[str, int] = {}
-        for alias, code in self._aliases:
-            position = text.find(alias)
-            if position >= 0 and (code not in found or position < found[code]):
-                found[code] = position
+        found: dict[str, None] = {}
+        for match in self._pattern.finditer(text):
+            found.setdefault(self._code_of[match.group()], None)
+        return list(found)
+
+    @cached_property
+    def _code_of(self) -> dict[str, str]:
+        names = dict(self._aliases)
         for category, code in self.categories.items():
-            position = text.find(category)
-            if len(category) >= 3 and position >= 0 and (code not in found or position < found[code]):
-                found[code] = position
-        return sorted(found, key=found.__getitem__)
+            # Two-character fields (教育, 住建) are too common in text to count as naming a department.
+            if len(category) >= 3:
+                names.setdefault(category, code)
+        return names
+
+    @cached_property
+    def _pattern(self) -> re.Pattern[str]:
+        # Longest first, so "综合行政执法" wins over "执法局" where both could match.
+        return re.compile("|".join(re.escape(name) for name in sorted(self._code_of, key=len, reverse=True)))
 
 
 def load_routing(path: Path | str | None = None) -> RoutingTable:

@@ -53,6 +53,25 @@ def start_clock(
     return clock
 
 
+def new_clock_row(
+    complaint_id: int, kind: ClockKind, cycle: int, start_at: datetime, target: timedelta, levels: LevelPlan
+) -> dict[str, object]:
+    """The column values of a fresh running clock, for bulk inserts (same arithmetic as ``refresh``)."""
+    first_level = start_at + timedelta(seconds=levels[0][1] * target.total_seconds()) if levels else None
+    return {
+        "complaint_id": complaint_id,
+        "kind": kind,
+        "cycle": cycle,
+        "start_at": start_at,
+        "target_seconds": target.total_seconds(),
+        "paused_seconds": 0.0,
+        "due_at": start_at + target,
+        "state": ClockState.RUNNING,
+        "levels_fired": 0,
+        "next_level_at": first_level,
+    }
+
+
 def pause_clock(clock: Clock, at: datetime) -> None:
     if clock.state == ClockState.RUNNING:
         clock.state = ClockState.PAUSED

@@ -28,19 +28,30 @@ def luhn_digit(digits: str) -> int:
 
 def next_tracking_no(session: Session, received_at: datetime, zone: ZoneInfo) -> str:
     """Take the next number of the complaint's local day; atomic on SQLite and PostgreSQL."""
-    day = received_at.astimezone(zone).strftime("%y%m%d")
+    return reserve_tracking_nos(session, received_at.astimezone(zone).strftime("%y%m%d"), 1)[0]
+
+
+def local_day(instant: datetime, zone: ZoneInfo) -> str:
+    return instant.astimezone(zone).strftime("%y%m%d")
+
+
+def reserve_tracking_nos(session: Session, day: str, count: int) -> list[str]:
+    """Take ``count`` consecutive numbers of ``day`` (yymmdd) in one atomic statement."""
     bind = session.get_bind()
     dialect_insert = postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
     table = TrackingCounter.__table__  # type: ignore[attr-defined]
     statement = (
         dialect_insert(table)
-        .values(day=day, last_seq=1)
-        .on_conflict_do_update(index_elements=["day"], set_={"last_seq": table.c.last_seq + 1})
+        .values(day=day, last_seq=count)
+        .on_conflict_do_update(index_elements=["day"], set_={"last_seq": table.c.last_seq + count})
         .returning(table.c.last_seq)
     )
-    seq = int(session.execute(statement).scalar_one())
-    digits = f"{day}{seq:04d}"
-    return f"{day}-{seq:04d}-{luhn_digit(digits)}"
+    last = int(session.execute(statement).scalar_one())
+    return [format_tracking_no(day, seq) for seq in range(last - count + 1, last + 1)]
+
+
+def format_tracking_no(day: str, seq: int) -> str:
+    return f"{day}-{seq:04d}-{luhn_digit(f'{day}{seq:04d}')}"
 
 
 def canonical_tracking_no(text: str) -> str | None:

@@ -1,10 +1,12 @@
 """Sort a complaint into simple or complex (分级响应) and record which rules matched."""
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import ColumnElement, or_
 from sqlmodel import Session, col, select
 
 from models import Complaint, Complexity, Status
@@ -28,19 +30,30 @@ class TriageResult:
     suggested_department: str
 
 
+@dataclass(frozen=True)
+class OpenMatter:
+    """An open complaint of some enterprise, for the repeat-complaint rule."""
+
+    enterprise_key: str
+    credit_code: str | None
+    tracking_no: str
+    received_at: datetime
+
+
 def triage(
-    session: Session,
     *,
     title: str,
     description: str,
     category: str | None,
-    enterprise_key: str,
-    credit_code: str | None,
-    received_at: datetime,
+    repeat_of: str | None,
     policy: Policy,
     routing: RoutingTable,
 ) -> TriageResult:
-    """Apply the policy's rules in order; any match makes the complaint complex."""
+    """Apply the policy's rules in order; any match makes the complaint complex.
+
+    ``repeat_of`` is the tracking number of an open matter of the same enterprise filed within the
+    policy's window (see ``latest_open_matter``), or None.
+    """
     text = f"{title}\n{description}"
     rules = policy.triage
     reasons: list[dict[str, Any]] = []
@@ -57,11 +70,8 @@ def triage(
     if category is not None and category in rules.complex_categories:
         reasons.append({"rule": "complex_category", "detail": category})
 
-    repeat = _open_matter_of_same_enterprise(
-        session, enterprise_key, credit_code, received_at - rules.repeat_window, received_at
-    )
-    if repeat is not None:
-        reasons.append({"rule": "repeat_complaint", "detail": repeat})
+    if repeat_of is not None:
+        reasons.append({"rule": "repeat_complaint", "detail": repeat_of})
 
     if category is not None:
         department = routing.department_for_category(category)
@@ -75,18 +85,46 @@ def triage(
     )
 
 
-def _open_matter_of_same_enterprise(
-    session: Session, enterprise_key: str, credit_code: str | None, since: datetime, until: datetime
-) -> str | None:
-    same_enterprise = col(Complaint.enterprise_key) == enterprise_key
-    if credit_code:
-        same_enterprise = or_(same_enterprise, col(Complaint.credit_code) == credit_code)
+def open_matters(
+    session: Session, keys: Iterable[str], codes: Iterable[str], since: datetime, until: datetime
+) -> list[OpenMatter]:
+    """Open complaints received in [since, until] of any of these enterprises (by name key or credit code)."""
+    keys, codes = sorted(set(keys)), sorted(set(codes))
+    same_enterprise: ColumnElement[bool] = col(Complaint.enterprise_key).in_(keys)
+    if codes:
+        same_enterprise = or_(same_enterprise, col(Complaint.credit_code).in_(codes))
     statement = (
-        select(Complaint.tracking_no)
+        select(Complaint.enterprise_key, Complaint.credit_code, Complaint.tracking_no, Complaint.received_at)
         .where(same_enterprise)
         .where(col(Complaint.status).in_(OPEN_STATUSES))
         .where(col(Complaint.received_at) >= since, col(Complaint.received_at) <= until)
-        .order_by(col(Complaint.received_at).desc())
-        .limit(1)
     )
-    return session.exec(statement).first()
+    return [OpenMatter(*row) for row in session.exec(statement)]
+
+
+class OpenMatters:
+    """Open matters indexed by enterprise name key and credit code, for the repeat-complaint rule."""
+
+    def __init__(self, matters: Iterable[OpenMatter], policy: Policy) -> None:
+        self.window = policy.triage.repeat_window
+        self.by_key: dict[str, list[OpenMatter]] = defaultdict(list)
+        self.by_code: dict[str, list[OpenMatter]] = defaultdict(list)
+        for matter in matters:
+            self.add(matter)
+
+    def add(self, matter: OpenMatter) -> None:
+        self.by_key[matter.enterprise_key].append(matter)
+        if matter.credit_code:
+            self.by_code[matter.credit_code].append(matter)
+
+    def latest(self, key: str, code: str | None, received_at: datetime) -> str | None:
+        """The most recent open matter of the same enterprise within the window before ``received_at``."""
+        since = received_at - self.window
+        candidates = self.by_key.get(key, []) + (self.by_code.get(code, []) if code else [])
+        best: OpenMatter | None = None
+        for matter in candidates:
+            if since <= matter.received_at <= received_at and (
+                best is None or matter.received_at > best.received_at
+            ):
+                best = matter
+        return best.tracking_no if best else None

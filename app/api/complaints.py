@@ -32,9 +32,9 @@ def file_complaint(submission: ComplaintCreate, runtime: RuntimeDep, response: R
     if not result.created:
         response.status_code = 200
     else:
-        runtime.after_commit(result.clocks)
+        runtime.after_commit(result.earliest_level_at)
     with runtime.db.read() as session:
-        return complaint_view(session, get_complaint(session, result.complaint.id or 0), runtime.config, now)
+        return complaint_view(session, get_complaint(session, result.complaint_id), runtime.config, now)
 
 
 def _intake_once(runtime: RuntimeDep, submission: ComplaintCreate) -> IntakeResult:
@@ -93,8 +93,8 @@ def act(complaint_id: int, action: str, request: ActionRequest, runtime: Runtime
         raise NotFound(f"unknown action '{action}'; actions are: {', '.join(ACTIONS)}")
     with runtime.db.write() as session:
         complaint = transition(session, complaint_id, chosen, request, runtime.clock.now(), runtime.config)
-        clocks = list(current_clocks(session, complaint).values())
-    runtime.after_commit(clocks)
+        pending = [c.next_level_at for c in current_clocks(session, complaint).values() if c.next_level_at]
+    runtime.after_commit(min(pending, default=None))
     with runtime.db.read() as session:
         return complaint_view(
             session, get_complaint(session, complaint_id), runtime.config, runtime.clock.now(), detail=True

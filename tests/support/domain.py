@@ -24,9 +24,7 @@ from workflows.lifecycle import transition
 
 def file(db: Database, config: DomainConfig, sub: ComplaintCreate, now: datetime) -> int:
     with db.write() as session:
-        result = intake(session, sub, now, config)
-        assert result.complaint.id is not None
-        return result.complaint.id
+        return intake(session, sub, now, config).complaint_id
 
 
 def act(

@@ -12,7 +12,7 @@ from workflows.errors import InvalidInput
 from workflows.flows.progress import report_progress
 from workflows.flows.resources import batched, database, domain_config
 from workflows.importing import load_mapping, read_rows
-from workflows.intake import intake
+from workflows.intake import intake_many
 
 
 class RowFailure(BaseModel):
@@ -40,16 +40,14 @@ def import_chunk(
     config = domain_config(policy_path)
     result = ChunkResult()
     with database(database_url).write() as session:
-        for row_no, submission in rows:
-            try:
-                filed = intake(session, submission, now, config)
-            except InvalidInput as exc:  # raised before intake writes anything
-                result.failures.append(RowFailure(row_no=row_no, reason=exc.message))
-                continue
-            if filed.created:
-                result.imported += 1
-            else:
-                result.duplicates += 1
+        outcomes = intake_many(session, [submission for _, submission in rows], now, config)
+    for (row_no, _), outcome in zip(rows, outcomes, strict=True):
+        if isinstance(outcome, InvalidInput):
+            result.failures.append(RowFailure(row_no=row_no, reason=outcome.message))
+        elif outcome.created:
+            result.imported += 1
+        else:
+            result.duplicates += 1
     return result
 
 

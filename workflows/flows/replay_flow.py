@@ -69,7 +69,7 @@ def _apply(session: Session, entry: TimelineEntry, config: DomainConfig) -> list
     sub = entry.submission
     if entry.step == Step.ARRIVE:
         filed = intake(session, sub, entry.at, config)
-        cid = filed.complaint.id or 0
+        cid = filed.complaint_id
         transition(session, cid, Action.ACCEPT, ActionRequest(actor=REPLAY_ACTOR), entry.at, config)
         transition(session, cid, Action.ASSIGN, ActionRequest(actor=REPLAY_ACTOR), entry.at, config)
         return []
