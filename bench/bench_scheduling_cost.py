@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ from bench._common import Report, bench_tempdir, complaint_row, fire_deadline, r
 from models import Clock, ClockKind, Complaint, Complexity
 from models.db import Database
 from models.migrate import upgrade
+from workflows import sla
 from workflows.clock import SystemClock
 from workflows.config import DomainConfig
 from workflows.timers import TimerDriver
@@ -70,10 +72,7 @@ class Result:
 
 def clock_rows(complaint_id: int, start: datetime, config: DomainConfig) -> list[dict[str, Any]]:
     """The rows intake writes for a complex complaint's clocks (falls back to the ORM constructor)."""
-    try:
-        from workflows.sla import new_clock_row
-    except ImportError:
-        new_clock_row = None
+    new_clock_row: Any = getattr(sla, "new_clock_row", None)  # the bulk-row helper, where the code has it
     rows = []
     for kind in KINDS:
         target = config.policy.target(Complexity.COMPLEX, kind)
@@ -81,9 +80,7 @@ def clock_rows(complaint_id: int, start: datetime, config: DomainConfig) -> list
         if new_clock_row is not None:
             rows.append(new_clock_row(complaint_id, kind, 1, start, target, config.levels))
         else:
-            from workflows.sla import start_clock
-
-            clock = start_clock(complaint_id, kind, 1, start, target, config.levels)
+            clock = sla.start_clock(complaint_id, kind, 1, start, target, config.levels)
             rows.append(clock.model_dump(exclude={"id"}))
     return rows
 
@@ -240,11 +237,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with bench_tempdir("scheduling-cost", args.keep) as tmp:
         for round_no in range(args.rounds):
             runs: list[Callable[[], Result]] = [
-                lambda r=round_no: run_ours(tmp, args.deadlines, "random", config, r),
-                lambda r=round_no: run_jobstore(tmp, default_n, False, config, r),
-                lambda r=round_no: run_ours(tmp, args.deadlines, "worst", config, r),
-                lambda r=round_no: run_jobstore(tmp, args.deadlines, True, config, r),
-                lambda r=round_no: run_ours(tmp, args.deadlines, "random", config, r, per_txn=100),
+                partial(run_ours, tmp, args.deadlines, "random", config, round_no),
+                partial(run_jobstore, tmp, default_n, False, config, round_no),
+                partial(run_ours, tmp, args.deadlines, "worst", config, round_no),
+                partial(run_jobstore, tmp, args.deadlines, True, config, round_no),
+                partial(run_ours, tmp, args.deadlines, "random", config, round_no, per_txn=100),
             ]
             for run in runs if round_no % 2 == 0 else reversed(runs):
                 result = run()

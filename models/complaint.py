@@ -1,9 +1,10 @@
 """Complaints, their audit trail, and the counter behind readable tracking numbers."""
 
-from datetime import datetime
-from typing import Any
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
 from pydantic import Field as PydanticField
 from sqlalchemy import JSON, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -12,6 +13,26 @@ from models.enums import Channel, ClockKind, Complexity, Status
 from models.types import UTCDateTime, enum_type
 
 DESCRIPTION_MAX = 4000
+# Control characters other than tab and line breaks: PostgreSQL refuses NUL, and none belong in a complaint.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+EARLIEST_RECEIVED_AT = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _no_control_characters(value: str | None) -> str | None:
+    if value is not None and _CONTROL.search(value):
+        raise ValueError("contains a control character (such as NUL); remove it")
+    return value
+
+
+def _plausible_time(value: datetime | None) -> datetime | None:
+    if value is not None and value < EARLIEST_RECEIVED_AT:
+        raise ValueError(f"{value.isoformat()} is before {EARLIEST_RECEIVED_AT:%Y-%m-%d}; check the date")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_control_characters)]
+OptionalText = Annotated[str | None, AfterValidator(_no_control_characters)]
+Instant = Annotated[AwareDatetime | None, AfterValidator(_plausible_time)]
 
 
 class ComplaintCreate(BaseModel):
@@ -20,16 +41,16 @@ class ComplaintCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     channel: Channel
-    channel_ref: str = PydanticField(min_length=1, max_length=64)
-    received_at: AwareDatetime | None = None
-    enterprise_name: str = PydanticField(min_length=1, max_length=200)
-    credit_code: str | None = PydanticField(default=None, max_length=32)
-    contact_name: str = PydanticField(min_length=1, max_length=100)
-    contact_phone: str | None = PydanticField(default=None, max_length=40)
-    title: str = PydanticField(min_length=1, max_length=200)
-    description: str = PydanticField(min_length=1, max_length=DESCRIPTION_MAX)
-    category: str | None = PydanticField(default=None, max_length=100)
-    inspection_ref: str | None = PydanticField(default=None, max_length=64)
+    channel_ref: Text = PydanticField(min_length=1, max_length=64)
+    received_at: Instant = None
+    enterprise_name: Text = PydanticField(min_length=1, max_length=200)
+    credit_code: OptionalText = PydanticField(default=None, max_length=32)
+    contact_name: Text = PydanticField(min_length=1, max_length=100)
+    contact_phone: OptionalText = PydanticField(default=None, max_length=40)
+    title: Text = PydanticField(min_length=1, max_length=200)
+    description: Text = PydanticField(min_length=1, max_length=DESCRIPTION_MAX)
+    category: OptionalText = PydanticField(default=None, max_length=100)
+    inspection_ref: OptionalText = PydanticField(default=None, max_length=64)
 
 
 class Complaint(SQLModel, table=True):
@@ -103,14 +124,14 @@ class ActionRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    actor: str = PydanticField(min_length=1, max_length=100)
-    note: str | None = PydanticField(default=None, max_length=DESCRIPTION_MAX)
+    actor: Text = PydanticField(min_length=1, max_length=100)
+    note: OptionalText = PydanticField(default=None, max_length=DESCRIPTION_MAX)
     public: bool = False
-    at: AwareDatetime | None = None
+    at: Instant = None
     expected_version: int | None = PydanticField(default=None, ge=1)
-    department: str | None = PydanticField(default=None, max_length=32)
+    department: OptionalText = PydanticField(default=None, max_length=32)
     members: list[str] = PydanticField(default_factory=list, max_length=20)
     complexity: Complexity | None = None
-    reason: str | None = PydanticField(default=None, max_length=500)
+    reason: OptionalText = PydanticField(default=None, max_length=500)
     clock: ClockKind | None = None
-    due_at: AwareDatetime | None = None
+    due_at: Instant = None

@@ -29,7 +29,7 @@ from workflows.outbox import enterprise_message_row, sms_params
 from workflows.sla import new_clock_row
 from workflows.tracking import local_day, reserve_tracking_nos
 from workflows.triage import OpenMatter, OpenMatters, TriageResult, open_matters, triage
-from workflows.validation import normalise_credit_code, normalise_phone
+from workflows.validation import is_mobile, normalise_credit_code, normalise_phone
 
 # The app channel knows its users by account and reaches them in the app; the others need a phone.
 PHONE_REQUIRED = frozenset({Channel.HOTLINE, Channel.QR})
@@ -71,7 +71,8 @@ class _Checked:
 
 def enterprise_key(name: str) -> str:
     """The name as triage compares it: width-folded, without spaces, case-folded."""
-    return "".join(unicodedata.normalize("NFKC", name).split()).casefold()
+    # NFKC can lengthen a name (㈱ → (株)); the key must still fit its 200-character column.
+    return "".join(unicodedata.normalize("NFKC", name).split()).casefold()[:200]
 
 
 def find_by_channel_ref(session: Session, channel: Channel, channel_ref: str) -> Complaint | None:
@@ -259,7 +260,7 @@ def _write(
             config,
             complaint_id=cid,
             event_id=event_id,
-            phone=item.phone,
+            phone=item.phone if item.phone and is_mobile(item.phone) else None,
             template="received",
             params=sms_params(
                 config, item.tracking_no, item.sorting.suggested_department if item.sorting else None, due

@@ -26,6 +26,7 @@ from workflows.config import DomainConfig
 from workflows.deadlines import record_fired
 from workflows.errors import IllegalTransition, InvalidInput, NotFound, StaleVersion
 from workflows.outbox import notify_enterprise
+from workflows.policy import MAX_DURATION
 from workflows.sla import (
     current_clocks,
     fire_levels,
@@ -223,7 +224,8 @@ def _assign(move: Move) -> None:
     unknown = [c for c in (code, *move.request.members) if c not in routing.departments]
     if unknown:
         known = ", ".join(routing.departments)
-        raise InvalidInput("department", f"unknown department {', '.join(unknown)}; use one of: {known}")
+        field = "department" if code in unknown else "members"
+        raise InvalidInput(field, f"unknown department {', '.join(unknown)}; use one of: {known}")
     if move.request.members and move.complaint.complexity != Complexity.COMPLEX:
         raise InvalidInput("members", "a task force (members) is only formed for complex complaints")
     move.data.update({"department": code, "previous_department": move.complaint.department})
@@ -333,6 +335,11 @@ def _set_due(move: Move) -> None:
         raise InvalidInput("clock", f"the complaint has no running {request.clock.value} clock")
     if request.due_at <= move.now:
         raise InvalidInput("due_at", f"{request.due_at.isoformat()} is not in the future")
+    if request.due_at - clock.start_at > MAX_DURATION:
+        raise InvalidInput(
+            "due_at",
+            f"{request.due_at.isoformat()} is more than {MAX_DURATION.days} days after the clock started",
+        )
     target = request.due_at - clock.start_at - timedelta(seconds=clock.paused_seconds)
     move.data.update(
         {

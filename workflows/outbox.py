@@ -17,6 +17,7 @@ from models import (
 from models.clock import Clock
 from notifiers.templates import CLOCK_NAMES, format_local, render_sms, render_staff
 from workflows.config import DomainConfig
+from workflows.validation import is_mobile
 
 ENTERPRISE_INBOX = "enterprise"
 
@@ -48,7 +49,7 @@ def enterprise_message_row(
     params: Mapping[str, str],
     now: datetime,
 ) -> dict[str, Any]:
-    """The outbox row for one step: an SMS, or without a phone a message on the progress page only."""
+    """The outbox row for one step: an SMS, or without a mobile number a message on the progress page only."""
     if phone:
         channel, recipient, status = NotificationChannel.SMS, phone, NotificationStatus.PENDING
     else:
@@ -91,7 +92,9 @@ def notify_enterprise(
             ctx,
             complaint_id=complaint.id,
             event_id=event.id,
-            phone=complaint.contact_phone,
+            phone=complaint.contact_phone
+            if complaint.contact_phone and is_mobile(complaint.contact_phone)
+            else None,
             template=template,
             params=params,
             now=now,

@@ -1,19 +1,30 @@
 """The SLA and triage policy: targets per complexity, level fractions, triage rules (a TOML file)."""
 
+import math
 import re
 import tomllib
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from models.enums import ClockKind, Complexity, LevelName
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("data") / "default_policy.toml"
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_DURATION = timedelta(days=366)
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
 
 
@@ -40,8 +51,12 @@ def parse_duration(value: Any) -> timedelta:
             seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
     else:
         raise ValueError("a duration is a number of seconds or text such as '12h'")
-    if seconds <= 0:
+    if not math.isfinite(seconds) or seconds <= 0:
         raise ValueError("a duration must be longer than zero")
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(
+            f"'{value}' is longer than {MAX_DURATION.days} days, the longest target a policy may set"
+        )
     return timedelta(seconds=seconds)
 
 
@@ -54,6 +69,15 @@ class _Strict(BaseModel):
 
 class Calendar(_Strict):
     timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{value}': use an IANA name such as Asia/Shanghai") from None
+        return value
 
 
 class Levels(_Strict):

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy.exc import IntegrityError
 
 from app.api.deps import RuntimeDep
@@ -17,6 +17,8 @@ from workflows.sla import current_clocks
 router = APIRouter(prefix="/api/complaints", tags=["complaints"])
 
 ACTIONS = {action.value: action for action in Action}
+MAX_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL
+ComplaintId = Annotated[int, Path(ge=1, le=MAX_ID, description="the complaint's id")]
 
 
 @router.post(
@@ -59,7 +61,7 @@ def worklist(
     overdue: bool | None = None,
     sort: Literal["time_to_breach", "received_at", "-received_at"] = "time_to_breach",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> ComplaintPage:
     """Filter the complaints; by default the one nearest to (or furthest past) its deadline first."""
     with runtime.db.read() as session:
@@ -78,7 +80,7 @@ def worklist(
 
 
 @router.get("/{complaint_id}", response_model=ComplaintPublic)
-def show_complaint(complaint_id: int, runtime: RuntimeDep) -> ComplaintPublic:
+def show_complaint(complaint_id: ComplaintId, runtime: RuntimeDep) -> ComplaintPublic:
     """One complaint with its clocks, its audit trail and its messages."""
     with runtime.db.read() as session:
         complaint = get_complaint(session, complaint_id)
@@ -86,7 +88,9 @@ def show_complaint(complaint_id: int, runtime: RuntimeDep) -> ComplaintPublic:
 
 
 @router.post("/{complaint_id}/actions/{action}", response_model=ComplaintPublic)
-def act(complaint_id: int, action: str, request: ActionRequest, runtime: RuntimeDep) -> ComplaintPublic:
+def act(
+    complaint_id: ComplaintId, action: str, request: ActionRequest, runtime: RuntimeDep
+) -> ComplaintPublic:
     """Apply a lifecycle action (accept, assign, respond, progress, pause, resume, resolve, close, ...)."""
     chosen = ACTIONS.get(action)
     if chosen is None:

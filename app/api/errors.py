@@ -20,7 +20,8 @@ def _readable(error: dict[str, Any]) -> dict[str, str]:
     if error.get("type") == "extra_forbidden":
         message = "unknown field: remove it"
     elif error.get("type") == "json_invalid":
-        message = "the body is not valid JSON"
+        field = "body"
+        message = f"the body is not valid JSON ({error.get('ctx', {}).get('error', 'syntax error')})"
     return {"field": field, "message": message}
 
 

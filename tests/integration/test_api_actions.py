@@ -202,3 +202,31 @@ def test_public_track_view_masks_phone_and_hides_internal_notes(
     page = client.get(f"/t/{body['tracking_no']}")
     assert page.status_code == 200
     assert "+86 131****6789" in page.text and "13123456789" not in page.text
+
+
+def test_out_of_range_ids_and_dates_are_4xx_and_change_nothing(
+    client: TestClient, clock: VirtualClock
+) -> None:
+    cid = file(client)["id"]
+    assert client.get("/api/complaints/99999999999999999999999").status_code == 422
+    assert client.get("/api/complaints/2147483648").status_code == 422
+    assert client.get("/api/complaints", params={"offset": 2**63}).status_code == 422
+    clock.advance(timedelta(minutes=1))
+    far = do(client, cid, "set-due", clock="resolution", due_at="9999-12-31T23:59:59Z", reason="x")
+    assert far.status_code == 422
+    assert far.json()["detail"] == (
+        "due_at: 9999-12-31T23:59:59+00:00 is more than 366 days after the clock started"
+    )
+    detail = client.get(f"/api/complaints/{cid}").json()
+    assert (detail["version"], detail["clocks"][1]["due_at"]) == (1, "2026-12-05T00:00:00Z")
+
+
+def test_malformed_json_names_the_body(client: TestClient) -> None:
+    cid = file(client)["id"]
+    answer = client.post(
+        f"/api/complaints/{cid}/actions/accept",
+        content=b'{"actor": "x",}',
+        headers={"content-type": "application/json"},
+    )
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["field"] == "body"

@@ -139,6 +139,16 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], str]] = [
         "received_at: Input should have timezone info",
     ),
     (
+        "received_at in year 1",
+        {"received_at": "0001-01-01T00:00:00Z"},
+        "received_at: Value error, 0001-01-01T00:00:00+00:00 is before 2000-01-01; check the date",
+    ),
+    (
+        "NUL in description",
+        {"description": "正常文字\u0000"},
+        "description: Value error, contains a control character (such as NUL); remove it",
+    ),
+    (
         "future received_at",
         {"received_at": "2026-12-04T08:00:00+08:00"},
         "received_at: 2026-12-04T08:00:00+08:00 is in the future",
@@ -172,3 +182,16 @@ def test_body_that_is_not_json_is_refused(client: TestClient) -> None:
     )
     assert answer.status_code == 422
     assert "not valid JSON" in answer.json()["detail"]
+
+
+def test_landline_gets_no_sms_but_a_message_on_the_progress_page(
+    client: TestClient, runtime: Runtime
+) -> None:
+    client.post("/api/complaints", json=submission_data(contact_phone="010-12345678"))
+    with runtime.db.read() as session:
+        (message,) = session.exec(select(Notification)).all()
+    assert (message.channel, message.recipient, message.status) == ("inbox", "enterprise", "delivered")
+
+
+def test_long_width_folding_name_still_files(client: TestClient) -> None:
+    assert client.post("/api/complaints", json=submission_data(enterprise_name="㈱" * 200)).status_code == 201
