@@ -11,7 +11,10 @@ from models.types import UTCDateTime, enum_type
 
 class Notification(SQLModel, table=True):
     __tablename__ = "notification"
-    __table_args__ = (Index("ix_notification_dispatch", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_notification_dispatch", "status", "next_attempt_at"),
+        Index("ix_notification_provider_id", "provider_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     complaint_id: int | None = Field(default=None, foreign_key="complaint.id", index=True)
@@ -30,3 +33,7 @@ class Notification(SQLModel, table=True):
     error_code: str | None = Field(default=None, max_length=32)
     error_message: str | None = Field(default=None, max_length=500)
     segments: int | None = None
+    attempt_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """When the latest send began: reconciliation looks for the message at the provider from then on."""
+    provider_status: str | None = Field(default=None, max_length=32)
+    """The provider's own latest status (queued, sent, delivered ...), moved forward only."""

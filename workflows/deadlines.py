@@ -1,60 +1,108 @@
-"""What happens when SLA levels fall due: the audit line, the staff messages, and the timer's sweep."""
+"""What happens when SLA levels fall due: the level rows, the audit lines, the staff messages, the sweep.
 
-from collections import defaultdict
+Levels, events and messages are written with set-based inserts, a few statements per batch however many
+levels fall due at once (a sweep after downtime, a start-up reconcile, a replay).
+"""
+
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import Table, insert
 from sqlmodel import Session, col, select
 
-from models import Complaint, ComplaintEvent
+from models import ClockLevel, Complaint, ComplaintEvent, Notification
 from workflows.config import DomainConfig
-from workflows.outbox import notify_staff
+from workflows.outbox import staff_message_rows
 from workflows.sla import FiredLevel, due_clocks, fire_levels
 
 SYSTEM_ACTOR = "system:sla"
 
 
-def record_fired(
-    session: Session, config: DomainConfig, complaint: Complaint, fired: list[FiredLevel]
-) -> None:
-    """Write one audit event per fired level and tell staff once, about the highest level reached.
+def _table(model: type) -> Table:
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
 
-    Several levels fire together only after downtime or a reclassification; a warning next to its own
-    breach would be noise, so only the highest one is sent while every one is recorded.
+
+def record_fired(
+    session: Session,
+    config: DomainConfig,
+    complaints: Mapping[int, Complaint],
+    fired: Iterable[list[FiredLevel]],
+) -> int:
+    """Write each fired level, one audit event per level, and tell staff about the highest level per clock.
+
+    ``fired`` holds one list per clock, in level order. Several levels fire together only after downtime
+    or a reclassification; a warning next to its own breach would be noise, so only the highest one is
+    sent while every one is recorded.
     """
-    if not fired:
-        return
-    assert complaint.id is not None
-    events = []
-    for item in fired:
-        event = ComplaintEvent(
-            complaint_id=complaint.id,
-            at=item.fired_at,
-            recorded_at=item.fired_at,
-            actor=SYSTEM_ACTOR,
-            action=f"sla_{item.level.value}",
-            public=False,
-            data={
-                "clock": item.clock.kind.value,
-                "cycle": item.clock.cycle,
-                "level": item.level.value,
-                "due_at": item.due_at.isoformat(),
-                "deadline": item.clock.due_at.isoformat(),
-            },
+    level_rows: list[dict[str, Any]] = []
+    event_rows: list[dict[str, Any]] = []
+    highest: list[tuple[FiredLevel, int]] = []  # (level, index of its event row)
+    for items in fired:
+        for item in items:
+            clock = item.clock
+            level_rows.append(
+                {"clock_id": clock.id, "level": item.level, "due_at": item.due_at, "fired_at": item.fired_at}
+            )
+            event_rows.append(
+                {
+                    "complaint_id": clock.complaint_id,
+                    "at": item.fired_at,
+                    "recorded_at": item.fired_at,
+                    "actor": SYSTEM_ACTOR,
+                    "action": f"sla_{item.level.value}",
+                    "from_status": None,
+                    "to_status": None,
+                    "note": None,
+                    "public": False,
+                    "note_public": False,
+                    "data": {
+                        "clock": clock.kind.value,
+                        "cycle": clock.cycle,
+                        "level": item.level.value,
+                        "due_at": item.due_at.isoformat(),
+                        "deadline": clock.due_at.isoformat(),
+                    },
+                }
+            )
+        if items:
+            highest.append((items[-1], len(event_rows) - 1))
+    if not level_rows:
+        return 0
+    session.execute(insert(_table(ClockLevel)), level_rows)
+    events = _table(ComplaintEvent)
+    returning = insert(events).returning(events.c.id, sort_by_parameter_order=True)
+    event_ids = [row[0] for row in session.execute(returning, event_rows)]
+    message_rows: list[dict[str, Any]] = []
+    for item, index in highest:
+        message_rows.extend(
+            staff_message_rows(
+                config,
+                complaints[item.clock.complaint_id],
+                event_id=event_ids[index],
+                template=f"sla_{item.level.value}",
+                clock=item.clock,
+                now=item.fired_at,
+            )
         )
-        session.add(event)
-        events.append(event)
-    session.flush()
-    highest = fired[-1]
-    notify_staff(
-        session,
-        config,
-        complaint,
-        events[-1],
-        f"sla_{highest.level.value}",
-        highest.clock,
-        highest.clock.due_at,
-        highest.fired_at,
-    )
+    session.execute(insert(_table(Notification)), message_rows)
+    return len(level_rows)
+
+
+def fire_complaint_levels(
+    session: Session,
+    config: DomainConfig,
+    complaint: Complaint,
+    clocks: Iterable[Any],
+    *,
+    upto: datetime,
+    now: datetime,
+) -> int:
+    """Fire what is due on one complaint's clocks (before and after a lifecycle move)."""
+    assert complaint.id is not None
+    fired = [fire_levels(clock, upto=upto, fired_at=now, levels=config.levels) for clock in clocks]
+    return record_fired(session, config, {complaint.id: complaint}, fired)
 
 
 def fire_due(
@@ -72,28 +120,8 @@ def fire_due(
     clocks = due_clocks(session, now, limit)
     if not clocks:
         return 0
-    complaint_ids = {clock.complaint_id for clock in clocks}
-    complaints = {
-        c.id: c for c in session.exec(select(Complaint).where(col(Complaint.id).in_(complaint_ids)))
-    }
-    fired_by_clock: dict[int, list[FiredLevel]] = defaultdict(list)
-    for clock in clocks:
-        fired_by_clock[clock.complaint_id].extend(
-            fire_levels(
-                session,
-                clock,
-                upto=now,
-                fired_at=None if at_scheduled_instants else now,
-                levels=config.levels,
-            )
-        )
-    total = 0
-    for complaint_id, fired in fired_by_clock.items():
-        # Group by clock so each clock reports its own highest level.
-        per_clock: dict[int, list[FiredLevel]] = defaultdict(list)
-        for item in fired:
-            per_clock[id(item.clock)].append(item)
-        for items in per_clock.values():
-            record_fired(session, config, complaints[complaint_id], items)
-        total += len(fired)
-    return total
+    ids = {clock.complaint_id for clock in clocks}
+    complaints = {c.id or 0: c for c in session.exec(select(Complaint).where(col(Complaint.id).in_(ids)))}
+    fired_at = None if at_scheduled_instants else now
+    fired = [fire_levels(clock, upto=now, fired_at=fired_at, levels=config.levels) for clock in clocks]
+    return record_fired(session, config, complaints, fired)

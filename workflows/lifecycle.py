@@ -23,13 +23,12 @@ from models import (
     Status,
 )
 from workflows.config import DomainConfig
-from workflows.deadlines import record_fired
+from workflows.deadlines import fire_complaint_levels
 from workflows.errors import IllegalTransition, InvalidInput, NotFound, StaleVersion
 from workflows.outbox import notify_enterprise
 from workflows.policy import MAX_DURATION
 from workflows.sla import (
     current_clocks,
-    fire_levels,
     meet_clock,
     pause_clock,
     resume_clock,
@@ -150,13 +149,7 @@ def transition(
     clocks = current_clocks(session, complaint)
     move = Move(session, complaint, clocks, request, at, now, config, data={})
     # Levels that fell due before this moment are on record before the move changes the clocks.
-    for clock in clocks.values():
-        record_fired(
-            session,
-            config,
-            complaint,
-            fire_levels(session, clock, upto=at, fired_at=now, levels=config.levels),
-        )
+    fire_complaint_levels(session, config, complaint, clocks.values(), upto=at, now=now)
     HANDLERS.get(action, _no_clock_change)(move)
 
     complaint.paused_from = before if after == S.PAUSED else None
@@ -182,13 +175,7 @@ def transition(
     session.add(event)
     session.flush()
     # Clocks a handler moved into the past (reclassify, set-due) record their levels now, once.
-    for clock in move.clocks.values():
-        record_fired(
-            session,
-            config,
-            complaint,
-            fire_levels(session, clock, upto=now, fired_at=now, levels=config.levels),
-        )
+    fire_complaint_levels(session, config, complaint, move.clocks.values(), upto=now, now=now)
     template = ENTERPRISE_TEMPLATES.get(action)
     if template is not None and not (
         action == Action.ASSIGN and before == after and not move.data.get("changed")

@@ -104,42 +104,34 @@ def notify_enterprise(
     return row
 
 
-def notify_staff(
-    session: Session,
-    ctx: DomainConfig,
-    complaint: Complaint,
-    event: ComplaintEvent,
-    template: str,
-    clock: Clock,
-    due_at: datetime,
-    now: datetime,
-) -> list[Notification]:
+def staff_message_rows(
+    ctx: DomainConfig, complaint: Complaint, *, event_id: int, template: str, clock: Clock, now: datetime
+) -> list[dict[str, Any]]:
     """In-platform messages for an SLA level: the handling department and the supervisors."""
     params = {
         "tracking_no": complaint.tracking_no,
         "title": complaint.title[:40],
         "clock": CLOCK_NAMES[clock.kind.value]["zh"],
-        "due": format_local(due_at, ctx.zone),
+        "due": format_local(clock.due_at, ctx.zone),
     }
     body = render_staff(template, params)
     department = complaint.department or complaint.suggested_department
     recipients = [f"department:{department}"] if department else []
     recipients.append(ctx.policy.notifications.supervisor_recipient)
-    rows = [
-        Notification(
-            complaint_id=complaint.id,
-            event_id=event.id,
-            channel=NotificationChannel.INBOX,
-            recipient=recipient,
-            template=template,
-            body=body,
-            public=False,
-            status=NotificationStatus.DELIVERED,
-            created_at=now,
-            next_attempt_at=now,
-            sent_at=now,
-        )
+    return [
+        {
+            "complaint_id": complaint.id,
+            "event_id": event_id,
+            "channel": NotificationChannel.INBOX,
+            "recipient": recipient,
+            "template": template,
+            "body": body,
+            "public": False,
+            "status": NotificationStatus.DELIVERED,
+            "attempts": 0,
+            "created_at": now,
+            "next_attempt_at": now,
+            "sent_at": now,
+        }
         for recipient in recipients
     ]
-    session.add_all(rows)
-    return rows

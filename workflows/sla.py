@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from models import Clock, ClockKind, ClockLevel, ClockState, Complaint, LevelName
+from models import Clock, ClockKind, ClockState, Complaint, LevelName
 
 
 @dataclass(frozen=True)
@@ -115,13 +115,13 @@ def retarget(clock: Clock, target: timedelta, levels: LevelPlan) -> None:
 
 
 def fire_levels(
-    session: Session, clock: Clock, *, upto: datetime, fired_at: datetime | None, levels: LevelPlan
+    clock: Clock, *, upto: datetime, fired_at: datetime | None, levels: LevelPlan
 ) -> list[FiredLevel]:
-    """Record every level of ``clock`` falling at or before ``upto`` that has not fired yet.
+    """Advance ``clock`` past every level falling at or before ``upto`` and return those levels.
 
-    ``fired_at=None`` records each level at its own instant: a replay on a virtual clock, which would
-    have stopped exactly there. The unique (clock, level) constraint backs ``levels_fired``: a level
-    can never be written twice.
+    The caller records them (``workflows.deadlines.record_fired``) in the same transaction; the unique
+    (clock, level) constraint then guarantees a level is never written twice. ``fired_at=None`` records
+    each level at its own instant: a replay on a virtual clock, which would have stopped exactly there.
     """
     fired: list[FiredLevel] = []
     while clock.state == ClockState.RUNNING and clock.levels_fired < len(levels):
@@ -129,12 +129,10 @@ def fire_levels(
         instant = level_instant(clock, fraction)
         if instant > upto:
             break
-        assert clock.id is not None
-        at = instant if fired_at is None else fired_at
-        session.add(ClockLevel(clock_id=clock.id, level=name, due_at=instant, fired_at=at))
         clock.levels_fired += 1
-        fired.append(FiredLevel(clock, name, instant, at))
-    refresh(clock, levels)
+        fired.append(FiredLevel(clock, name, instant, instant if fired_at is None else fired_at))
+    if fired:
+        refresh(clock, levels)
     return fired
 
 
