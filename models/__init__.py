@@ -14,7 +14,7 @@ from models.enums import (
     NotificationStatus,
     Status,
 )
-from models.notification import Notification
+from models.notification import HeldReceipt, Notification
 
 __all__ = [
     "Action",
@@ -29,6 +29,7 @@ __all__ = [
     "ComplaintEvent",
     "Complexity",
     "Department",
+    "HeldReceipt",
     "LevelName",
     "Notification",
     "NotificationChannel",

@@ -5,8 +5,9 @@ read-then-write transaction waits on the busy timeout instead of failing with "d
 Reads use a second engine with plain deferred transactions, which WAL lets run beside a writer.
 """
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,9 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = normalise_url(url)
         self.dialect = make_url(self.url).get_backend_name()
+        self._write_lock: threading.Lock | nullcontext[None] = (
+            threading.Lock() if self.dialect == "sqlite" else nullcontext()
+        )
         if self.dialect == "sqlite":
             self.write_engine = _sqlite_engine(self.url, immediate=True)
             self.read_engine = _sqlite_engine(self.url, immediate=False)
@@ -81,8 +85,12 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A session whose transaction commits on success and rolls back on any error."""
-        with Session(self.write_engine, expire_on_commit=False) as session:
+        """A session whose transaction commits on success and rolls back on any error.
+
+        On SQLite, writers of this process queue on a lock before BEGIN IMMEDIATE: SQLite's own busy
+        wait polls and is unfair, so under load one thread could wait seconds while others go first.
+        """
+        with self._write_lock, Session(self.write_engine, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()

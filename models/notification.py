@@ -37,3 +37,20 @@ class Notification(SQLModel, table=True):
     """When the latest send began: reconciliation looks for the message at the provider from then on."""
     provider_status: str | None = Field(default=None, max_length=32)
     """The provider's own latest status (queued, sent, delivered ...), moved forward only."""
+
+
+class HeldReceipt(SQLModel, table=True):
+    """A delivery receipt for a provider id no row holds yet, kept until dispatch records that id.
+
+    Twilio may report ``sent`` before the answer to the create call is stored, and reports on a message whose
+    create call timed out arrive before reconciliation finds it; neither report is lost.
+    """
+
+    __tablename__ = "held_receipt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider_id: str = Field(max_length=64, index=True)
+    provider_status: str = Field(max_length=32)
+    error_code: str | None = Field(default=None, max_length=32)
+    error_message: str | None = Field(default=None, max_length=500)
+    received_at: datetime = Field(sa_type=UTCDateTime)

@@ -7,8 +7,9 @@ it); every check runs before anything is written, so a refused submission leaves
 import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Table, insert
 from sqlmodel import Session, col, select
@@ -39,10 +40,14 @@ CLOCK_ORDER = (ClockKind.RESPONSE, ClockKind.RESOLUTION, ClockKind.UPDATE)
 
 @dataclass(frozen=True)
 class IntakeResult:
+    """What intake did. A new complaint also carries the rows written, so callers can answer from them."""
+
     complaint_id: int
     tracking_no: str
     created: bool
     earliest_level_at: datetime | None = None
+    complaint_row: dict[str, Any] | None = field(default=None, repr=False)
+    clock_rows: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
 
 @dataclass(frozen=True)
@@ -213,6 +218,7 @@ def _write(
                 "complexity": sorting.complexity,
                 "triage_reasons": sorting.reasons,
                 "suggested_department": sorting.suggested_department,
+                "department": None,
                 "task_force": [],
                 "status": Status.RECEIVED,
                 "paused_from": None,
@@ -279,9 +285,22 @@ def _write(
             and (owner not in earliest or first < earliest[owner])
         ):
             earliest[owner] = first
+    clocks_of: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in clock_rows:
+        clocks_of[row["complaint_id"]].append(row)  # type: ignore[index]
     return [
-        (item.index, IntakeResult(cid, item.tracking_no, created=True, earliest_level_at=earliest.get(cid)))
-        for item, cid in zip(checked, ids, strict=True)
+        (
+            item.index,
+            IntakeResult(
+                cid,
+                item.tracking_no,
+                created=True,
+                earliest_level_at=earliest.get(cid),
+                complaint_row={**row, "id": cid},
+                clock_rows=clocks_of[cid],
+            ),
+        )
+        for item, cid, row in zip(checked, ids, complaint_rows, strict=True)
     ]
 
 
@@ -305,7 +324,7 @@ def _received_at(submission: ComplaintCreate, now: datetime) -> datetime:
         raise InvalidInput("received_at", "give a time with its zone, e.g. 2026-12-03T08:30:00+08:00")
     if received_at > now:
         raise InvalidInput("received_at", f"{received_at.isoformat()} is in the future")
-    return received_at
+    return received_at.astimezone(UTC)
 
 
 def _phone(submission: ComplaintCreate) -> str | None:

@@ -2,7 +2,8 @@
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func
 from sqlmodel import Session, col, select
@@ -138,6 +139,39 @@ def complaint_view(
         )
         view.messages = [message_view(m) for m in messages]
     return view
+
+
+def fresh_complaint_view(
+    complaint_row: dict[str, Any], clock_rows: Sequence[dict[str, Any]], config: DomainConfig
+) -> ComplaintPublic:
+    """The view of a complaint intake has just written, from the rows it wrote: no read back needed.
+
+    Nothing has fired or been met yet, so every level is pending at its computed instant.
+    """
+    clocks = []
+    order = {ClockKind.RESPONSE: 0, ClockKind.RESOLUTION: 1, ClockKind.UPDATE: 2}
+    for row in sorted(clock_rows, key=lambda r: order[r["kind"]]):
+        start, target = row["start_at"], row["target_seconds"]
+        clocks.append(
+            ClockPublic(
+                kind=row["kind"],
+                cycle=row["cycle"],
+                state=row["state"],
+                start_at=start,
+                due_at=row["due_at"],
+                met_at=None,
+                margin_seconds=None,
+                paused_seconds=0.0,
+                breached=False,
+                levels=[
+                    LevelPublic(
+                        level=name, due_at=start + timedelta(seconds=fraction * target), fired_at=None
+                    )
+                    for name, fraction in config.levels
+                ],
+            )
+        )
+    return ComplaintPublic.model_validate({**complaint_row, "rating": None, "clocks": clocks})
 
 
 def get_complaint(session: Session, complaint_id: int) -> Complaint:

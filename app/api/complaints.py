@@ -1,17 +1,19 @@
 """HTTP routes for staff and channels: intake, the worklist, one complaint, lifecycle actions."""
 
+import asyncio
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
-from sqlalchemy.exc import IntegrityError
+from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import RuntimeDep
+from app.intake_batcher import IntakeBatcher
+from app.runtime import Runtime
 from models import Action, ActionRequest, Channel, ComplaintCreate, Complexity, Status
 from models.public import ComplaintPage, ComplaintPublic
 from workflows.errors import NotFound
-from workflows.intake import IntakeResult, intake
 from workflows.lifecycle import transition
-from workflows.queries import complaint_view, get_complaint, list_complaints
+from workflows.queries import complaint_view, fresh_complaint_view, get_complaint, list_complaints
 from workflows.sla import current_clocks
 
 router = APIRouter(prefix="/api/complaints", tags=["complaints"])
@@ -27,28 +29,35 @@ ComplaintId = Annotated[int, Path(ge=1, le=MAX_ID, description="the complaint's 
     response_model=ComplaintPublic,
     responses={200: {"description": "Already filed under this channel reference; the same body"}},
 )
-def file_complaint(submission: ComplaintCreate, runtime: RuntimeDep, response: Response) -> ComplaintPublic:
-    """File a complaint from any channel; a repeated (channel, channel_ref) returns the one filed."""
-    now = runtime.clock.now()
-    result = _intake_once(runtime, submission)
-    if not result.created:
-        response.status_code = 200
-    else:
+async def file_complaint(
+    submission: ComplaintCreate, runtime: RuntimeDep, response: Response
+) -> ComplaintPublic:
+    """File a complaint from any channel; a repeated (channel, channel_ref) returns the one filed.
+
+    Async on purpose: the request waits on the group-commit writer without holding a worker thread.
+    """
+    result = await asyncio.wrap_future(intake_batcher(runtime).submit(submission))
+    if result.created and result.complaint_row is not None:
         runtime.after_commit(result.earliest_level_at)
+        return fresh_complaint_view(result.complaint_row, result.clock_rows, runtime.config)
+    response.status_code = 200
+    return await run_in_threadpool(_read_view, runtime, result.complaint_id)
+
+
+def _read_view(runtime: Runtime, complaint_id: int) -> ComplaintPublic:
     with runtime.db.read() as session:
-        return complaint_view(session, get_complaint(session, result.complaint_id), runtime.config, now)
+        return complaint_view(
+            session, get_complaint(session, complaint_id), runtime.config, runtime.clock.now()
+        )
 
 
-def _intake_once(runtime: RuntimeDep, submission: ComplaintCreate) -> IntakeResult:
-    for attempt in range(2):
-        try:
-            with runtime.db.write() as session:
-                return intake(session, submission, runtime.clock.now(), runtime.config)
-        except IntegrityError:
-            # Two requests raced on the same channel_ref (PostgreSQL): the second one sees the first.
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
+def intake_batcher(runtime: Runtime) -> IntakeBatcher:
+    """The runtime's group-commit writer for intake, made on first use."""
+    batcher: IntakeBatcher | None = getattr(runtime, "intake_batcher", None)
+    if batcher is None:
+        batcher = IntakeBatcher(runtime.db, runtime.config, runtime.clock)
+        runtime.intake_batcher = batcher  # type: ignore[attr-defined]
+    return batcher
 
 
 @router.get("", response_model=ComplaintPage)
