@@ -55,29 +55,37 @@ def serve(
 ) -> None:
     """Run the API, the SLA timers and SMS dispatch in one process (one per database)."""
     import uvicorn
+    from pydantic import ValidationError
     from sqlalchemy.exc import OperationalError
 
     from app.api.main import create_app
-    from app.runtime import Runtime
+    from app.runtime import Runtime, SmsConfigError
     from workflows.policy import PolicyError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    settings = _settings(database_url, policy, host=host, port=port)
-    if settings.public_base_url is None:
+    try:
+        settings = _settings(database_url, policy, host=host, port=port)
+    except ValidationError as exc:
+        raise fail(f"invalid settings: {exc}") from None
+    if settings.public_base_url is None and not settings.twilio.given:
         settings.public_base_url = f"http://{host}:{port}"
     try:
         runtime = Runtime(settings)
-    except PolicyError as exc:
+    except (PolicyError, SmsConfigError) as exc:
         raise fail(str(exc)) from None
     except OperationalError as exc:
         raise fail(f"cannot open the database {settings.database_url}: {exc.orig}") from None
     fired = runtime.start()
     console.print(f"complaintflow on [bold]http://{host}:{port}[/]  (API docs: http://{host}:{port}/docs)")
     console.print(f"database: {runtime.db.url.split('@')[-1]}   notifier: {runtime.notifier.name}")
-    console.print(
-        f"start-up reconcile fired {fired} SLA level(s); SMS outbox file: {settings.sms_outbox_path}"
-    )
+    if settings.twilio.enabled:
+        console.print(f"Twilio status callbacks: {settings.twilio_status_url}")
+        console.print(f"start-up reconcile fired {fired} SLA level(s)")
+    else:
+        console.print(
+            f"start-up reconcile fired {fired} SLA level(s); SMS outbox file: {settings.sms_outbox_path}"
+        )
     uvicorn.run(create_app(runtime), host=host, port=port, log_level="info")
 
 

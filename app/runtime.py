@@ -1,7 +1,7 @@
 """The one place that wires the parts together: database, rules, timers, dispatch and notifier."""
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -11,8 +11,9 @@ from app.settings import Settings
 from models.db import Database
 from models.migrate import upgrade
 from notifiers.base import Notifier
-from notifiers.dispatch import Dispatcher
+from notifiers.dispatch import Dispatcher, SendRate
 from notifiers.file_notifier import FileNotifier
+from notifiers.twilio_sms import TwilioSmsConfig, TwilioSmsNotifier
 from workflows.clock import Clock as TimeSource
 from workflows.clock import SystemClock
 from workflows.config import DomainConfig
@@ -41,6 +42,39 @@ def load_config(settings: Settings) -> DomainConfig:
     return config
 
 
+class SmsConfigError(ValueError):
+    """Twilio is half configured: refuse to start rather than quietly write SMS to a file."""
+
+
+def build_notifier(settings: Settings) -> Notifier:
+    """Twilio when its settings are present, else the embedded file notifier."""
+    twilio = settings.twilio
+    if not twilio.given:
+        return FileNotifier(settings.sms_outbox_path)
+    if twilio.missing:
+        raise SmsConfigError(
+            f"Twilio is partly configured ({', '.join(twilio.given)} set): also set {', '.join(twilio.missing)}, "
+            "or unset the Twilio settings to use the embedded notifier"
+        )
+    if not settings.public_base_url:
+        raise SmsConfigError(
+            "Twilio needs PUBLIC_BASE_URL (the https address Twilio reaches this service at): "
+            "delivery receipts are posted to it and their signatures are checked against it"
+        )
+    assert twilio.account_sid is not None and twilio.auth_token is not None
+    return TwilioSmsNotifier(
+        TwilioSmsConfig(
+            account_sid=twilio.account_sid,
+            auth_token=twilio.auth_token,
+            from_number=twilio.from_number,
+            messaging_service_sid=twilio.messaging_service_sid,
+            status_callback=settings.twilio_status_url,
+            api_base_url=twilio.api_base_url,
+            timeout_seconds=settings.sms_timeout_seconds,
+        )
+    )
+
+
 class Runtime:
     def __init__(
         self,
@@ -61,8 +95,14 @@ class Runtime:
         self.scheduler = BackgroundScheduler(
             timezone="UTC", executors={"default": ThreadPoolExecutor(4)}, job_defaults={"coalesce": True}
         )
-        self.notifier: Notifier = notifier or FileNotifier(settings.sms_outbox_path)
-        self.dispatcher = Dispatcher(self.db, self.notifier, self.clock.now)
+        self.notifier: Notifier = notifier or build_notifier(settings)
+        self.dispatcher = Dispatcher(
+            self.db,
+            self.notifier,
+            self.clock.now,
+            rate=SendRate(settings.sms_rate_per_second),
+            reconcile_after=timedelta(seconds=settings.sms_reconcile_after_seconds),
+        )
         self.timers = TimerDriver(
             self.db,
             self.config,
@@ -74,10 +114,11 @@ class Runtime:
         self.started = False
 
     def start(self) -> int:
-        """Reconcile the clocks, then run timers and dispatch in the background."""
+        """Reconcile the clocks and the SMS left ``sending``, then run timers and dispatch in the background."""
         fired = self.timers.start()
+        self._reconcile_sending()
         self.scheduler.add_job(
-            self._dispatch,
+            self._dispatch_tick,
             IntervalTrigger(seconds=self.settings.dispatch_seconds, timezone="UTC"),
             id=DISPATCH_JOB,
             replace_existing=True,
@@ -109,8 +150,19 @@ class Runtime:
         except Exception:
             log.exception("could not schedule dispatch; the interval job will send the outbox")
 
+    def _dispatch_tick(self) -> None:
+        # Rows a time-out left ``sending`` are decided here too, not only after a restart.
+        self._reconcile_sending()
+        self._dispatch()
+
     def _dispatch(self) -> None:
         try:
             self.dispatcher.drain()
         except Exception:
             log.exception("dispatch failed; retrying on the next interval")
+
+    def _reconcile_sending(self) -> None:
+        try:
+            self.dispatcher.reconcile_sending()
+        except Exception:
+            log.exception("reconciling SMS left sending failed; retrying on the next interval")

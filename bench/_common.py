@@ -21,6 +21,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+# libphonenumber's example mobile for China, not anybody's number; one for every synthetic complaint.
+EXAMPLE_MOBILE = "131 2345 6789"
+EXAMPLE_MOBILE_E164 = "+8613123456789"
 RESULT_PREFIX = "BENCH-RESULT "
 
 SIMPLE_TITLE = "执法检查中要求重复提交材料"
@@ -134,7 +137,7 @@ class Report:
 
 
 def complaint_body(index: int, tag: str, *, complex_case: bool = False) -> dict[str, Any]:
-    """A distinct, valid hotline complaint: its own reference, enterprise and mobile number.
+    """A distinct, valid hotline complaint: its own reference and enterprise (one example mobile for all).
 
     Distinct enterprises keep triage's repeat rule (same enterprise, open matter) from making every
     complaint after the first one complex.
@@ -144,7 +147,7 @@ def complaint_body(index: int, tag: str, *, complex_case: bool = False) -> dict[
         "channel_ref": f"{tag}-{index:07d}",
         "enterprise_name": f"示例科技{tag}第{index}有限公司",
         "contact_name": "测试用户",
-        "contact_phone": f"131 {index // 10000 % 10000:04d} {index % 10000:04d}",
+        "contact_phone": EXAMPLE_MOBILE,
         "title": COMPLEX_TITLE if complex_case else SIMPLE_TITLE,
         "description": COMPLEX_DESCRIPTION if complex_case else SIMPLE_DESCRIPTION,
     }
@@ -201,7 +204,7 @@ def complaint_row(
         "enterprise_name": f"示例科技{tag}第{index}有限公司",
         "enterprise_key": f"示例科技{tag}第{index}有限公司",
         "contact_name": "测试用户",
-        "contact_phone": f"+86131{index:08d}",
+        "contact_phone": EXAMPLE_MOBILE_E164,
         "title": COMPLEX_TITLE if complex_case else SIMPLE_TITLE,
         "description": COMPLEX_DESCRIPTION if complex_case else SIMPLE_DESCRIPTION,
         "complexity": Complexity.COMPLEX if complex_case else Complexity.SIMPLE,

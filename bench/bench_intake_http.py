@@ -142,7 +142,18 @@ def start_profiler(output: Path | None, pid: int) -> subprocess.Popen[bytes] | N
     """py-spy (``pip install py-spy``) sampling the server, written as collapsed stacks to ``output``."""
     if output is None:
         return None
-    command = ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "100", "--nonblocking"]
+    command = [
+        "py-spy",
+        "record",
+        "--pid",
+        str(pid),
+        "--format",
+        "raw",
+        "--rate",
+        "100",
+        "--nonblocking",
+        "--gil",
+    ]
     profiler = subprocess.Popen([*command, "--output", str(output.resolve())], stdout=subprocess.DEVNULL)
     time.sleep(1.0)
     return profiler

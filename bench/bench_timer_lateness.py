@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         config = make_policy(tmp / "policy.toml", args.window)
         if args.prep_lead is None:
             per_intake, per_level = calibrate(tmp, config, args.batch_size)
-            prep = 1.3 * (n * per_intake + levels * per_level) + 3.0
+            prep = 1.15 * (n * per_intake + levels * per_level) + 2.0
             report.note(
                 f"calibration: {per_intake * 1000:.1f} ms/intake, {per_level * 1000:.2f} ms/level "
                 f"-> planning {prep:.0f}s of set-up"

@@ -1,23 +1,41 @@
 """Outbox dispatch: claim pending SMS rows, send them through a Notifier, record what the provider said.
 
-A row is marked ``sending`` and committed before the provider is called, so a crash mid-call leaves a
-trace to reconcile instead of a silent resend. Temporary failures come back later with bounded
-exponential backoff; permanent ones are marked failed with their code and never retried.
+A row is marked ``sending`` and committed before the provider is called, and the instant the call starts is
+recorded on it, so a crash mid-call leaves a trace to reconcile instead of a silent resend. Temporary failures
+come back later with bounded exponential backoff; permanent ones are marked failed with their code and never
+retried. When the provider may have taken the message but did not say so (a read time-out), the row stays
+``sending``: ``reconcile_sending`` later asks the provider (``Notifier.lookup_sent``) and marks it sent with the
+provider's id, or puts it back to pending when the provider has nothing.
+
+Sending is paced at a configurable rate (fixed spacing; ``0`` is unlimited), per dispatcher.
 """
 
 import logging
+import math
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import col, select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
-from models import Notification, NotificationChannel, NotificationStatus
+from models import HeldReceipt, Notification, NotificationChannel, NotificationStatus
 from models.db import Database
-from notifiers.base import Notifier, OutgoingSms, SendFailure
-from notifiers.masking import mask_phone
+from notifiers.base import Notifier, OutcomeUnknown, OutgoingSms, SendFailure, SendResult
+from notifiers.masking import mask_phone, mask_phones_in
+from notifiers.receipts import (
+    apply_held_receipts,
+    apply_matched_held_receipts,
+    drop_stale_held_receipts,
+    move_forward,
+)
 
 log = logging.getLogger(__name__)
+
+DEFAULT_RECONCILE_AFTER = timedelta(seconds=30)
+LOST_CODE = "unknown-outcome"
 
 
 @dataclass(frozen=True)
@@ -30,6 +48,53 @@ class RetryPolicy:
         return min(self.first_delay * (2 ** max(attempts - 1, 0)), self.max_delay)
 
 
+class SendRate:
+    """Space sends at least ``1 / per_second`` apart (``0``: no limit); thread-safe, on a monotonic clock."""
+
+    def __init__(
+        self,
+        per_second: float,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if per_second < 0 or math.isnan(per_second) or math.isinf(per_second):
+            raise ValueError(f"send rate must be a number of messages per second ≥ 0, not {per_second!r}")
+        self.per_second = per_second
+        self.interval = 1.0 / per_second if per_second else 0.0
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._next_slot: float | None = None
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        """Block until the next send may start."""
+        if not self.interval:
+            return
+        with self._lock:
+            now = self._monotonic()
+            slot = now if self._next_slot is None else max(now, self._next_slot)
+            self._next_slot = slot + self.interval
+        if slot > now:
+            self._sleep(slot - now)
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    """What ``reconcile_sending`` did with the rows it found left ``sending``."""
+
+    sent: int = 0
+    requeued: int = 0
+    failed: int = 0
+    unresolved: int = 0
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    message: OutgoingSms
+    attempts: int
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -39,15 +104,84 @@ class Dispatcher:
         *,
         batch_size: int = 100,
         retry: RetryPolicy | None = None,
+        rate: SendRate | None = None,
+        reconcile_after: timedelta = DEFAULT_RECONCILE_AFTER,
     ) -> None:
+        """``reconcile_after``: how old an attempt must be before ``reconcile_sending`` may decide it.
+
+        It must exceed the notifier's time-out, so a row another dispatcher is still sending is left alone.
+        """
         self.db = db
         self.notifier = notifier
         self.now = now
         self.batch_size = batch_size
         self.retry = retry or RetryPolicy()
+        self.rate = rate or SendRate(0)
+        self.reconcile_after = reconcile_after
+
+    @property
+    def claim_size(self) -> int:
+        """Rows claimed at once: a batch, or about one second's worth when the rate is limited."""
+        if not self.rate.per_second:
+            return self.batch_size
+        return max(1, min(self.batch_size, math.ceil(self.rate.per_second)))
 
     def claim(self) -> list[OutgoingSms]:
         """Mark up to one batch of due rows ``sending`` in one committed transaction."""
+        return [claimed.message for claimed in self._claim()]
+
+    def run_once(self) -> int:
+        """Send one batch; returns how many rows were handled."""
+        claimed = self._claim()
+        for item in claimed:
+            self._send(item)
+        return len(claimed)
+
+    def drain(self) -> int:
+        total = 0
+        while handled := self.run_once():
+            total += handled
+            if handled < self.claim_size:
+                break
+        return total
+
+    def reconcile_sending(self, older_than: timedelta | None = None) -> ReconcileReport:
+        """Decide the rows left ``sending`` by a crash or a time-out, by asking the provider what it took.
+
+        Found: sent, with the provider's id. Not found: pending again, to be sent now (failed once the
+        attempts are used up). The provider unreachable: left ``sending`` for the next pass. Only attempts
+        that started at least ``older_than`` ago (default ``reconcile_after``) are looked at.
+        """
+        now = self.now()
+        cutoff = now - (self.reconcile_after if older_than is None else older_than)
+        with self.db.read() as session:
+            rows = list(
+                session.exec(
+                    select(Notification)
+                    .where(Notification.channel == NotificationChannel.SMS)
+                    .where(Notification.status == NotificationStatus.SENDING)
+                    .order_by(col(Notification.id))
+                )
+            )
+            any_held = session.exec(select(HeldReceipt.id).limit(1)).first() is not None
+        if any_held:
+            with self.db.write() as session:
+                apply_matched_held_receipts(session, now)
+                drop_stale_held_receipts(session, now)
+        counts = {"sent": 0, "requeued": 0, "failed": 0, "unresolved": 0}
+        for row in rows:
+            started = row.attempt_started_at or row.next_attempt_at
+            if started > cutoff:
+                continue
+            counts[self._reconcile(row, started)] += 1
+        report = ReconcileReport(**counts)
+        if any(counts.values()):
+            log.info("reconciled SMS left sending: %s", report)
+        return report
+
+    # -- sending -------------------------------------------------------------------------------------
+
+    def _claim(self) -> list[_Claimed]:
         now = self.now()
         with self.db.write() as session:
             statement = (
@@ -56,7 +190,7 @@ class Dispatcher:
                 .where(Notification.status == NotificationStatus.PENDING)
                 .where(col(Notification.next_attempt_at) <= now)
                 .order_by(col(Notification.id))
-                .limit(self.batch_size)
+                .limit(self.claim_size)
             )
             if not self.db.is_sqlite:
                 statement = statement.with_for_update(skip_locked=True)
@@ -64,55 +198,158 @@ class Dispatcher:
             for row in rows:
                 row.status = NotificationStatus.SENDING
                 row.attempts += 1
-            return [OutgoingSms(row.id or 0, row.recipient, row.body) for row in rows]
+                row.attempt_started_at = now
+            return [_Claimed(OutgoingSms(row.id or 0, row.recipient, row.body), row.attempts) for row in rows]
 
-    def run_once(self) -> int:
-        """Send one batch; returns how many rows were handled."""
-        claimed = self.claim()
-        for message in claimed:
-            self._send(message)
-        return len(claimed)
-
-    def drain(self) -> int:
-        total = 0
-        while handled := self.run_once():
-            total += handled
-            if handled < self.batch_size:
-                break
-        return total
-
-    def _send(self, message: OutgoingSms) -> None:
+    def _send(self, claimed: _Claimed) -> None:
+        message = claimed.message
+        self.rate.wait()
+        if not self._mark_started(claimed):
+            log.info("SMS %s was reconciled while it waited to be sent; leaving it", message.notification_id)
+            return
         try:
             result = self.notifier.send(message)
         except SendFailure as failure:
             self._record_failure(message, failure)
             return
-        except Exception as exc:  # a bug or an unknown transport error: treat as temporary
-            log.exception("sending notification %s failed unexpectedly", message.notification_id)
-            self._record_failure(message, SendFailure("unexpected", str(exc)[:400], permanent=False))
+        except OutcomeUnknown as unknown:
+            self._record_unknown(message, unknown)
+            return
+        except Exception as exc:  # a bug before the request went out: treat as temporary
+            reason = f"{type(exc).__name__}: {mask_phones_in(str(exc))}"
+            log.error("sending notification %s failed unexpectedly: %s", message.notification_id, reason)
+            log.debug("the unexpected failure", exc_info=True)
+            self._record_failure(message, SendFailure("unexpected", reason[:400], permanent=False))
             return
         with self.db.write() as session:
             row = session.get(Notification, message.notification_id)
             if row is None:
                 return
-            row.status = NotificationStatus.SENT
-            row.provider_id = result.provider_id
-            row.sent_at = self.now()
-            row.segments = result.segments
-            row.error_code = None
-            row.error_message = None
+            if row.status not in (NotificationStatus.SENDING, NotificationStatus.PENDING):
+                log.warning("SMS %s is already %s; provider id %s not recorded", row.id, row.status, result)
+                return
+            self._mark_sent(session, row, result)
+
+    def _mark_started(self, claimed: _Claimed) -> bool:
+        """Stamp the instant the call starts, if the row is still this claim's (nobody reconciled it)."""
+        with self.db.write() as session:
+            done = session.execute(
+                update(Notification)
+                .where(col(Notification.id) == claimed.message.notification_id)
+                .where(col(Notification.status) == NotificationStatus.SENDING)
+                .where(col(Notification.attempts) == claimed.attempts)
+                .values(attempt_started_at=self.now())
+            )
+            return bool(done.rowcount)  # type: ignore[attr-defined]
+
+    def _mark_sent(self, session: Session, row: Notification, result: SendResult) -> None:
+        now = self.now()
+        row.status = NotificationStatus.SENT
+        row.provider_id = result.provider_id
+        row.provider_status = None
+        row.sent_at = now
+        row.segments = result.segments
+        row.error_code = None
+        row.error_message = None
+        # A message found by reconciliation may already be delivered (or failed) at the provider.
+        move_forward(row, result.status, now, None, None)
+        apply_held_receipts(session, row, now)
 
     def _record_failure(self, message: OutgoingSms, failure: SendFailure) -> None:
         with self.db.write() as session:
             row = session.get(Notification, message.notification_id)
             if row is None:
                 return
+            reason = mask_phones_in(failure.message)
             row.error_code = failure.code
-            row.error_message = failure.message[:500]
+            row.error_message = reason[:500]
             if failure.permanent or row.attempts >= self.retry.max_attempts:
                 row.status = NotificationStatus.FAILED
-                log.warning("SMS %s to %s failed for good: %s", row.id, mask_phone(row.recipient), failure)
+                log.warning(
+                    "SMS %s to %s failed for good: %s %s",
+                    row.id,
+                    mask_phone(row.recipient),
+                    failure.code,
+                    reason,
+                )
             else:
                 row.status = NotificationStatus.PENDING
                 row.next_attempt_at = self.now() + self.retry.delay(row.attempts)
-                log.info("SMS %s to %s will be retried: %s", row.id, mask_phone(row.recipient), failure)
+                log.info(
+                    "SMS %s to %s will be retried: %s %s",
+                    row.id,
+                    mask_phone(row.recipient),
+                    failure.code,
+                    reason,
+                )
+
+    def _record_unknown(self, message: OutgoingSms, unknown: OutcomeUnknown) -> None:
+        with self.db.write() as session:
+            row = session.get(Notification, message.notification_id)
+            if row is None:
+                return
+            row.error_code = unknown.code
+            row.error_message = mask_phones_in(unknown.message)[:500]
+        log.warning(
+            "SMS %s to %s: the provider may have taken it (%s); left sending until reconciled",
+            message.notification_id,
+            mask_phone(message.to),
+            mask_phones_in(unknown.message),
+        )
+
+    # -- reconciling ---------------------------------------------------------------------------------
+
+    def _reconcile(self, row: Notification, started: datetime) -> str:
+        message = OutgoingSms(row.id or 0, row.recipient, row.body)
+        with self.db.read() as session:
+            exclude = self._known_provider_ids(session, row)
+        try:
+            found = self.notifier.lookup_sent(message, started, exclude=exclude)
+        except Exception as exc:
+            log.warning(
+                "SMS %s: cannot ask the provider yet (%s); left sending", row.id, mask_phones_in(str(exc))
+            )
+            return "unresolved"
+        with self.db.write() as session:
+            statement = select(Notification).where(Notification.id == row.id).with_for_update()
+            current = session.exec(statement).one_or_none()
+            if (
+                current is None
+                or current.status != NotificationStatus.SENDING
+                or current.attempts != row.attempts
+            ):
+                return "unresolved"  # another dispatcher decided it meanwhile
+            if found is not None:
+                self._mark_sent(session, current, found)
+                log.info(
+                    "SMS %s to %s had gone out as %s", row.id, mask_phone(row.recipient), found.provider_id
+                )
+                return "sent"
+            if current.attempts >= self.retry.max_attempts:
+                current.status = NotificationStatus.FAILED
+                current.error_code = current.error_code or LOST_CODE
+                log.warning(
+                    "SMS %s to %s: never reached the provider; attempts used up",
+                    row.id,
+                    mask_phone(row.recipient),
+                )
+                return "failed"
+            current.status = NotificationStatus.PENDING
+            current.next_attempt_at = self.now()
+            log.info(
+                "SMS %s to %s never reached the provider; queued again", row.id, mask_phone(row.recipient)
+            )
+            return "requeued"
+
+    @staticmethod
+    def _known_provider_ids(session: Session, row: Notification) -> frozenset[str]:
+        """Provider ids other rows to the same recipient already hold (identical bodies come from one complaint)."""
+        statement = (
+            select(Notification.provider_id)
+            .where(Notification.recipient == row.recipient)
+            .where(col(Notification.provider_id).is_not(None))
+            .where(Notification.id != row.id)
+        )
+        if row.complaint_id is not None:
+            statement = statement.where(Notification.complaint_id == row.complaint_id)
+        return frozenset(pid for pid in session.exec(statement) if pid)

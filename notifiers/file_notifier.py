@@ -37,3 +37,22 @@ class FileNotifier:
             handle.write(json.dumps(line, ensure_ascii=False) + "\n")
         log.info("SMS to %s: %s", mask_phone(message.to), message.body)
         return SendResult(provider_id=provider_id, status="sent", segments=segments)
+
+    def lookup_sent(
+        self, message: OutgoingSms, since: datetime, *, exclude: frozenset[str] = frozenset()
+    ) -> SendResult | None:
+        """Find the line written for this notification (the file is the record of what went out)."""
+        if not self.path.exists():
+            return None
+        found: SendResult | None = None
+        with self._lock, self.path.open(encoding="utf-8") as handle:
+            for raw in handle:
+                try:
+                    line = json.loads(raw)
+                except json.JSONDecodeError:
+                    continue  # a line cut short by a crash was never a complete send
+                if line.get("notification_id") == message.notification_id and line.get("id") not in exclude:
+                    found = SendResult(
+                        provider_id=str(line["id"]), status="sent", segments=line.get("segments")
+                    )
+        return found

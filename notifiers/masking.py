@@ -1,5 +1,7 @@
 """Hide personal data before it reaches logs and public pages."""
 
+import re
+
 import phonenumbers
 from phonenumbers import NumberParseException
 
@@ -19,3 +21,11 @@ def mask_phone(e164: str | None) -> str:
     return (
         f"+{number.country_code} {national[:keep_head]}{'*' * (len(national) - keep_head - 4)}{national[-4:]}"
     )
+
+
+_E164_IN_TEXT = re.compile(r"\+\d{7,15}")
+
+
+def mask_phones_in(text: str) -> str:
+    """Mask every E.164 number inside free text (a provider's error message quotes the recipient)."""
+    return _E164_IN_TEXT.sub(lambda match: mask_phone(match.group()), text)

@@ -33,6 +33,24 @@ def shared_data(*parts: str) -> Path:
     return path
 
 
+_SMS_ENV = (
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_FROM",
+    "TWILIO_MESSAGING_SERVICE_SID",
+    "TWILIO_API_BASE_URL",
+    "PUBLIC_BASE_URL",
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_real_twilio(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Twilio settings in the developer's environment must never reach a test: no real SMS, no real bill."""
+    for name in _SMS_ENV:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(f"COMPLAINTFLOW_{name}", raising=False)
+
+
 @pytest.fixture
 def clock() -> VirtualClock:
     return VirtualClock(T0)

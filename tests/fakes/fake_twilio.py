@@ -15,23 +15,12 @@ Errors have Twilio's JSON shape, ``{"code", "message", "more_info", "status"}``,
 
 Pointing the twilio library at another host
 -------------------------------------------
-twilio-python 9.x builds absolute ``https://api.twilio.com/...`` URLs in its ``Domain`` objects, may rewrite
-the host for an edge / region (``TWILIO_EDGE`` / ``TWILIO_REGION`` are read from the environment), and then
-hands every request, next-page links included, to ``client.http_client.request(method, url, ...)``. The
-robust place to redirect is therefore that last step: :class:`BaseUrlHttpClient` is a ``TwilioHttpClient``
-that replaces the scheme and host of every URL with the configured base URL::
+The product's :class:`notifiers.twilio_http.BaseUrlHttpClient` (re-exported here) is a ``TwilioHttpClient``
+that replaces the scheme and host of every URL with a configured base URL and always has a finite
+time-out; its module docstring says why the redirect sits there and how time-outs surface::
 
     http_client = BaseUrlHttpClient("http://127.0.0.1:8765", timeout=10.0)
     client = Client(account_sid, auth_token, http_client=http_client)
-
-Setting ``client.api.base_url`` also works, but only while no edge or region is set: ``get_hostname``
-then splits ``127.0.0.1:8765`` on dots and rebuilds a wrong host.
-
-``TwilioHttpClient`` has no time-out by default (``requests`` then waits forever); its ``timeout`` is one
-float used by ``requests`` as both the connect and the read time-out (a tuple is refused), so
-``BaseUrlHttpClient`` requires a finite one. A read time-out surfaces as
-``requests.exceptions.ReadTimeout`` (not wrapped by twilio); a refused connection as
-``requests.exceptions.ConnectionError``. ``requests`` does not retry a POST by itself.
 
 Programmable behaviour
 ----------------------
@@ -68,14 +57,14 @@ from datetime import UTC, date, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import phonenumbers
-from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from notifiers.segments import MAX_BODY_CHARS, count_segments
+from notifiers.twilio_http import BaseUrlHttpClient
 
 FAKE_ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 FAKE_AUTH_TOKEN = "fake-auth-token-0123456789abcdef"
@@ -94,54 +83,6 @@ _MAGIC_RECIPIENTS: dict[str, tuple[int, int, str]] = {
     "+15005550004": (400, 21610, "Attempt to send to unsubscribed recipient"),
     "+15005550009": (400, 21614, "'To' number {to} is not a valid mobile number"),
 }
-
-
-class BaseUrlHttpClient(TwilioHttpClient):
-    """Send every Twilio API request to ``base_url`` instead of ``*.twilio.com``.
-
-    The path and query are kept; scheme, host and port come from ``base_url`` (a path prefix in it is
-    prepended). ``timeout`` (seconds, connect and read) is required: without one a hung server hangs the
-    caller for ever.
-    """
-
-    def __init__(self, base_url: str, *, timeout: float, **kwargs: Any) -> None:
-        if not timeout or timeout <= 0:
-            raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"base_url must look like https://host[:port], not {base_url!r}")
-        super().__init__(timeout=timeout, **kwargs)
-        self.base_url = base_url
-        self._scheme = parts.scheme
-        self._netloc = parts.netloc
-        self._prefix = parts.path.rstrip("/")
-
-    def rebase(self, url: str) -> str:
-        """Return ``url`` with its scheme and host replaced by the base URL's."""
-        parts = urlsplit(url)
-        return urlunsplit((self._scheme, self._netloc, self._prefix + parts.path, parts.query, ""))
-
-    def request(
-        self,
-        method: str,
-        url: str,
-        params: dict[str, object] | None = None,
-        data: dict[str, object] | None = None,
-        headers: dict[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        timeout: float | None = None,
-        allow_redirects: bool = False,
-    ) -> Any:
-        return super().request(
-            method,
-            self.rebase(url),
-            params=params,
-            data=data,
-            headers=headers,
-            auth=auth,
-            timeout=timeout,
-            allow_redirects=allow_redirects,
-        )
 
 
 def twilio_client(base_url: str, account_sid: str, auth_token: str, *, timeout: float = 10.0) -> Client:
