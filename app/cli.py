@@ -52,6 +52,9 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     database_url: DatabaseOpt = None,
     policy: PolicyOpt = None,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="log every HTTP request")
+    ] = False,
 ) -> None:
     """Run the API, the SLA timers and SMS dispatch in one process (one per database)."""
     import uvicorn
@@ -86,7 +89,7 @@ def serve(
         console.print(
             f"start-up reconcile fired {fired} SLA level(s); SMS outbox file: {settings.sms_outbox_path}"
         )
-    uvicorn.run(create_app(runtime), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(runtime), host=host, port=port, log_level="info", access_log=access_log)
 
 
 FileArg = Annotated[Path, typer.Argument(help="CSV or XLSX file from another system")]

@@ -1,6 +1,7 @@
 """The one place that wires the parts together: database, rules, timers, dispatch and notifier."""
 
 import logging
+import threading
 from datetime import datetime, timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -112,6 +113,8 @@ class Runtime:
             on_fired=lambda _count: self.kick_dispatch(),
         )
         self.started = False
+        self._dispatching = threading.Lock()
+        self._dispatch_again = threading.Event()
 
     def start(self) -> int:
         """Reconcile the clocks and the SMS left ``sending``, then run timers and dispatch in the background."""
@@ -141,12 +144,14 @@ class Runtime:
         self.kick_dispatch()
 
     def kick_dispatch(self) -> None:
+        """Send the outbox soon. Kicks during a running dispatch fold into one more pass of it."""
         if not self.started or not self.scheduler.running:
             return
+        self._dispatch_again.set()
+        if self._dispatching.locked():
+            return
         try:
-            self.scheduler.add_job(
-                self._dispatch, id=DISPATCH_NOW_JOB, replace_existing=True, max_instances=1
-            )
+            self.scheduler.add_job(self._dispatch, id=DISPATCH_NOW_JOB, replace_existing=True)
         except Exception:
             log.exception("could not schedule dispatch; the interval job will send the outbox")
 
@@ -156,10 +161,19 @@ class Runtime:
         self._dispatch()
 
     def _dispatch(self) -> None:
+        if not self._dispatching.acquire(blocking=False):
+            self._dispatch_again.set()
+            return
         try:
-            self.dispatcher.drain()
+            while True:
+                self._dispatch_again.clear()
+                self.dispatcher.drain()
+                if not self._dispatch_again.is_set():
+                    break
         except Exception:
             log.exception("dispatch failed; retrying on the next interval")
+        finally:
+            self._dispatching.release()
 
     def _reconcile_sending(self) -> None:
         try:

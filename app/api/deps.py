@@ -7,7 +7,8 @@ from fastapi import Depends, Request
 from app.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    """Async on purpose: a sync dependency would cost every request a thread-pool hop."""
     runtime: Runtime = request.app.state.runtime
     return runtime
 
