@@ -41,6 +41,10 @@ def _settings(database_url: str | None, policy: Path | None, **extra: object) ->
 DatabaseOpt = Annotated[
     str | None, typer.Option("--database-url", help="SQLAlchemy URL (sqlite:///… or postgresql://…)")
 ]
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="folder for the SMS outbox file and Prefect's state (default: data)"),
+]
 PolicyOpt = Annotated[
     Path | None, typer.Option("--policy", help="SLA policy TOML (default: the shipped one)")
 ]
@@ -52,6 +56,7 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     database_url: DatabaseOpt = None,
     policy: PolicyOpt = None,
+    data_dir: DataDirOpt = None,
     access_log: Annotated[
         bool, typer.Option("--access-log/--no-access-log", help="log every HTTP request")
     ] = False,
@@ -68,7 +73,7 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
-        settings = _settings(database_url, policy, host=host, port=port)
+        settings = _settings(database_url, policy, host=host, port=port, data_dir=data_dir)
     except ValidationError as exc:
         raise fail(f"invalid settings: {exc}") from None
     if settings.public_base_url is None and not settings.twilio.given:
