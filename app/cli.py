@@ -161,6 +161,30 @@ def replay(
         print_replay_report(console, result)
 
 
+@cli.command("sms-preview")
+def sms_preview(
+    text: Annotated[str | None, typer.Option("--text", help="a body to count")] = None,
+    template: Annotated[
+        str | None, typer.Option("--template", help="a shipped template, rendered with realistic values")
+    ] = None,
+    locale: Annotated[str, typer.Option("--locale", help="zh or en")] = "zh",
+    policy: PolicyOpt = None,
+) -> None:
+    """Show an SMS as it will be sent: the body, its encoding and how many segments it costs."""
+    from app.runtime import load_config
+    from app.sms_preview import describe, preview
+
+    if locale not in ("zh", "en"):
+        raise fail("--locale is zh or en")
+    config = load_config(_settings(None, policy))
+    try:
+        body, count = preview(config, text=text, template=template, locale=locale)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    for line in describe(body, count):
+        typer.echo(line)  # unwrapped: the body exactly as it will be sent
+
+
 def main() -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     cli()
