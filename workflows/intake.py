@@ -172,8 +172,9 @@ def _triage_all(session: Session, checked: list[_Checked], config: DomainConfig)
     by_day: dict[str, list[_Checked]] = defaultdict(list)
     for item in checked:
         by_day[local_day(item.received_at, config.zone)].append(item)
-    for day, items in sorted(by_day.items()):
-        for item, number in zip(items, reserve_tracking_nos(session, day, len(items)), strict=True):
+    numbers = reserve_tracking_nos(session, {day: len(items) for day, items in by_day.items()})
+    for day, items in by_day.items():
+        for item, number in zip(items, numbers[day], strict=True):
             item.tracking_no = number
     for item in checked:
         sub = item.submission

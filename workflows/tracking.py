@@ -5,6 +5,7 @@ misheard on the phone is caught before a lookup.
 """
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -28,26 +29,32 @@ def luhn_digit(digits: str) -> int:
 
 def next_tracking_no(session: Session, received_at: datetime, zone: ZoneInfo) -> str:
     """Take the next number of the complaint's local day; atomic on SQLite and PostgreSQL."""
-    return reserve_tracking_nos(session, received_at.astimezone(zone).strftime("%y%m%d"), 1)[0]
+    day = local_day(received_at, zone)
+    return reserve_tracking_nos(session, {day: 1})[day][0]
 
 
 def local_day(instant: datetime, zone: ZoneInfo) -> str:
     return instant.astimezone(zone).strftime("%y%m%d")
 
 
-def reserve_tracking_nos(session: Session, day: str, count: int) -> list[str]:
-    """Take ``count`` consecutive numbers of ``day`` (yymmdd) in one atomic statement."""
+def reserve_tracking_nos(session: Session, counts: Mapping[str, int]) -> dict[str, list[str]]:
+    """Take ``counts[day]`` consecutive numbers of each day (yymmdd), all in one atomic statement."""
+    if not counts:
+        return {}
     bind = session.get_bind()
     dialect_insert = postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
     table = TrackingCounter.__table__  # type: ignore[attr-defined]
-    statement = (
-        dialect_insert(table)
-        .values(day=day, last_seq=count)
-        .on_conflict_do_update(index_elements=["day"], set_={"last_seq": table.c.last_seq + count})
-        .returning(table.c.last_seq)
+    inserted = dialect_insert(table).values(
+        [{"day": day, "last_seq": n} for day, n in sorted(counts.items())]
     )
-    last = int(session.execute(statement).scalar_one())
-    return [format_tracking_no(day, seq) for seq in range(last - count + 1, last + 1)]
+    statement = inserted.on_conflict_do_update(
+        index_elements=["day"], set_={"last_seq": table.c.last_seq + inserted.excluded.last_seq}
+    ).returning(table.c.day, table.c.last_seq)
+    numbers: dict[str, list[str]] = {}
+    for day, last in session.execute(statement):
+        count = counts[day]
+        numbers[day] = [format_tracking_no(day, seq) for seq in range(last - count + 1, last + 1)]
+    return numbers
 
 
 def format_tracking_no(day: str, seq: int) -> str:

@@ -7,9 +7,11 @@ virtual clock stops at every SLA level, which is recorded at the instant it fell
 from datetime import datetime
 from enum import IntEnum
 from pathlib import Path
+from typing import Any, cast
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 from pydantic import BaseModel
 from sqlmodel import Session
 
@@ -120,7 +122,7 @@ def replay_file(
     timeline.sort(key=lambda e: (e.at, e.step))
     skipped: list[str] = []
     for chunk in batched(timeline, chunk_size):
-        skipped.extend(replay_chunk(database_url, policy_path, list(chunk)))
+        skipped.extend(replay_chunk(database_url, policy_path, cast(Any, quote(list(chunk)))))
         report_progress(len(chunk), 0)
     as_of = timeline[-1].at if timeline else datetime.now().astimezone()
     with database(database_url).write() as session:
