@@ -14,6 +14,7 @@ from models.migrate import upgrade
 from notifiers.base import Notifier
 from notifiers.dispatch import Dispatcher, SendRate
 from notifiers.file_notifier import FileNotifier
+from notifiers.sending_window import SendingWindow, parse_quiet_hours
 from notifiers.twilio_sms import TwilioSmsConfig, TwilioSmsNotifier
 from workflows.clock import Clock as TimeSource
 from workflows.clock import SystemClock
@@ -103,6 +104,11 @@ class Runtime:
             self.clock.now,
             rate=SendRate(settings.sms_rate_per_second),
             reconcile_after=timedelta(seconds=settings.sms_reconcile_after_seconds),
+            window=SendingWindow(
+                zone=self.config.zone,
+                quiet_hours=parse_quiet_hours(settings.sms_quiet_hours),
+                daily_cap=settings.sms_daily_cap,
+            ),
         )
         self.timers = TimerDriver(
             self.db,

@@ -12,8 +12,9 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from notifiers.sending_window import parse_quiet_hours
 from notifiers.twilio_http import TWILIO_API_BASE_URL
-from notifiers.twilio_sms import STATUS_CALLBACK_PATH
+from notifiers.twilio_sms import INBOUND_PATH, STATUS_CALLBACK_PATH
 
 DEFAULT_DATA_DIR = Path("data")
 
@@ -111,7 +112,19 @@ class Settings(BaseSettings):
     """Connect and read time-out of each call to the SMS provider."""
     sms_reconcile_after_seconds: float = Field(default=30.0, gt=0)
     """How old a send left without an answer must be before the provider is asked what became of it."""
+    sms_quiet_hours: str = "22:00-08:00"
+    """Local hours (the policy's time zone) in which progress SMS wait until the end; empty: no quiet hours.
+    The receipt (``received``) and the resolution (``resolved``) SMS go at once."""
+    sms_daily_cap: int = Field(default=10, ge=0)
+    """SMS per number per local day; more wait for the next day (``received`` / ``resolved`` never wait).
+    0: no cap."""
     twilio: TwilioSettings = Field(default_factory=TwilioSettings)
+
+    @field_validator("sms_quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        parse_quiet_hours(value)
+        return value.strip()
 
     @field_validator("public_base_url")
     @classmethod
@@ -139,3 +152,8 @@ class Settings(BaseSettings):
     def twilio_status_url(self) -> str | None:
         """The URL Twilio posts status callbacks to, and the one their signatures are computed for."""
         return f"{self.public_base_url}{STATUS_CALLBACK_PATH}" if self.public_base_url else None
+
+    @property
+    def twilio_inbound_url(self) -> str | None:
+        """The URL to set as the number's "A message comes in" webhook; its signatures are checked for it."""
+        return f"{self.public_base_url}{INBOUND_PATH}" if self.public_base_url else None

@@ -14,6 +14,7 @@ from models.enums import (
     NotificationStatus,
     Status,
 )
+from models.inbound import InboundSms, SmsOptOut
 from models.notification import HeldReceipt, Notification
 
 __all__ = [
@@ -30,10 +31,12 @@ __all__ = [
     "Complexity",
     "Department",
     "HeldReceipt",
+    "InboundSms",
     "LevelName",
     "Notification",
     "NotificationChannel",
     "NotificationStatus",
+    "SmsOptOut",
     "Status",
     "TrackingCounter",
 ]

@@ -14,6 +14,8 @@ class Notification(SQLModel, table=True):
     __table_args__ = (
         Index("ix_notification_dispatch", "status", "next_attempt_at"),
         Index("ix_notification_provider_id", "provider_id"),
+        # The daily cap counts each recipient's sends since local midnight.
+        Index("ix_notification_recipient_started", "recipient", "attempt_started_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

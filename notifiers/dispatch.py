@@ -8,6 +8,10 @@ retried. When the provider may have taken the message but did not say so (a read
 provider's id, or puts it back to pending when the provider has nothing.
 
 Sending is paced at a configurable rate (fixed spacing; ``0`` is unlimited), per dispatcher.
+
+When claiming, a row to a number that replied 退订 / STOP is failed with ``opted_out`` (it stays on the
+progress page), and a row the sending window holds back (quiet hours, the daily cap per number) is marked
+``held`` until the instant it may go, when it is claimed like a pending row.
 """
 
 import logging
@@ -18,10 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from models import HeldReceipt, Notification, NotificationChannel, NotificationStatus
+from models import HeldReceipt, Notification, NotificationChannel, NotificationStatus, SmsOptOut
 from models.db import Database
 from notifiers.base import Notifier, OutcomeUnknown, OutgoingSms, SendFailure, SendResult
 from notifiers.masking import mask_phone, mask_phones_in
@@ -31,11 +35,21 @@ from notifiers.receipts import (
     drop_stale_held_receipts,
     move_forward,
 )
+from notifiers.sending_window import SendingWindow
+from notifiers.templates import DISPATCH_NOTES, format_local
 
 log = logging.getLogger(__name__)
 
 DEFAULT_RECONCILE_AFTER = timedelta(seconds=30)
 LOST_CODE = "unknown-outcome"
+OPTED_OUT_CODE = "opted_out"
+# Rows that count toward a number's daily cap: sends that started today, whatever the provider said since.
+_COUNTED = (
+    NotificationStatus.SENDING,
+    NotificationStatus.SENT,
+    NotificationStatus.DELIVERED,
+    NotificationStatus.UNDELIVERED,
+)
 
 
 @dataclass(frozen=True)
@@ -106,6 +120,7 @@ class Dispatcher:
         retry: RetryPolicy | None = None,
         rate: SendRate | None = None,
         reconcile_after: timedelta = DEFAULT_RECONCILE_AFTER,
+        window: SendingWindow | None = None,
     ) -> None:
         """``reconcile_after``: how old an attempt must be before ``reconcile_sending`` may decide it.
 
@@ -118,6 +133,7 @@ class Dispatcher:
         self.retry = retry or RetryPolicy()
         self.rate = rate or SendRate(0)
         self.reconcile_after = reconcile_after
+        self.window = window or SendingWindow()
 
     @property
     def claim_size(self) -> int:
@@ -128,14 +144,14 @@ class Dispatcher:
 
     def claim(self) -> list[OutgoingSms]:
         """Mark up to one batch of due rows ``sending`` in one committed transaction."""
-        return [claimed.message for claimed in self._claim()]
+        return [claimed.message for claimed in self._claim()[0]]
 
     def run_once(self) -> int:
-        """Send one batch; returns how many rows were handled."""
-        claimed = self._claim()
+        """Send one batch; returns how many rows were handled (sent, held or refused)."""
+        claimed, decided = self._claim()
         for item in claimed:
             self._send(item)
-        return len(claimed)
+        return len(claimed) + decided
 
     def drain(self) -> int:
         total = 0
@@ -181,13 +197,14 @@ class Dispatcher:
 
     # -- sending -------------------------------------------------------------------------------------
 
-    def _claim(self) -> list[_Claimed]:
+    def _claim(self) -> tuple[list[_Claimed], int]:
+        """Claim due rows: the ones to send now, and how many were held back or refused instead."""
         now = self.now()
         with self.db.write() as session:
             statement = (
                 select(Notification)
                 .where(Notification.channel == NotificationChannel.SMS)
-                .where(Notification.status == NotificationStatus.PENDING)
+                .where(col(Notification.status).in_((NotificationStatus.PENDING, NotificationStatus.HELD)))
                 .where(col(Notification.next_attempt_at) <= now)
                 .order_by(col(Notification.id))
                 .limit(self.claim_size)
@@ -195,11 +212,60 @@ class Dispatcher:
             if not self.db.is_sqlite:
                 statement = statement.with_for_update(skip_locked=True)
             rows = list(session.exec(statement))
+            recipients = {row.recipient for row in rows}
+            opted_out = _opted_out(session, recipients)
+            sent_today = self._sent_today(session, recipients, now) if self.window.daily_cap else {}
+            claimed: list[_Claimed] = []
+            decided = 0
             for row in rows:
+                if row.recipient in opted_out:
+                    self._refuse_opted_out(row)
+                    decided += 1
+                    continue
+                hold = self.window.hold_until(row.template, now, sent_today.get(row.recipient, 0))
+                if hold is not None:
+                    self._hold(row, *hold)
+                    decided += 1
+                    continue
+                sent_today[row.recipient] = sent_today.get(row.recipient, 0) + 1
                 row.status = NotificationStatus.SENDING
                 row.attempts += 1
                 row.attempt_started_at = now
-            return [_Claimed(OutgoingSms(row.id or 0, row.recipient, row.body), row.attempts) for row in rows]
+                claimed.append(_Claimed(OutgoingSms(row.id or 0, row.recipient, row.body), row.attempts))
+            return claimed, decided
+
+    def _sent_today(self, session: Session, recipients: set[str], now: datetime) -> dict[str, int]:
+        """SMS whose sending started since local midnight, per recipient."""
+        if not recipients:
+            return {}
+        statement = (
+            select(Notification.recipient, func.count())
+            .where(Notification.channel == NotificationChannel.SMS)
+            .where(col(Notification.recipient).in_(recipients))
+            .where(col(Notification.status).in_(_COUNTED))
+            .where(col(Notification.attempt_started_at) >= self.window.day_start(now))
+            .group_by(col(Notification.recipient))
+        )
+        return {recipient: count for recipient, count in session.exec(statement)}
+
+    def _refuse_opted_out(self, row: Notification) -> None:
+        row.status = NotificationStatus.FAILED
+        row.error_code = OPTED_OUT_CODE
+        row.error_message = DISPATCH_NOTES[OPTED_OUT_CODE]
+        log.info("SMS %s to %s not sent: the number opted out", row.id, mask_phone(row.recipient))
+
+    def _hold(self, row: Notification, until: datetime, reason: str) -> None:
+        row.status = NotificationStatus.HELD
+        row.next_attempt_at = until
+        row.error_code = reason
+        row.error_message = DISPATCH_NOTES[reason].format(until=format_local(until, self.window.zone))
+        log.info(
+            "SMS %s to %s held until %s (%s)",
+            row.id,
+            mask_phone(row.recipient),
+            until.astimezone(self.window.zone).isoformat(),
+            reason,
+        )
 
     def _send(self, claimed: _Claimed) -> None:
         message = claimed.message
@@ -353,3 +419,14 @@ class Dispatcher:
         if row.complaint_id is not None:
             statement = statement.where(Notification.complaint_id == row.complaint_id)
         return frozenset(pid for pid in session.exec(statement) if pid)
+
+
+def _opted_out(session: Session, recipients: set[str]) -> set[str]:
+    if not recipients:
+        return set()
+    statement = (
+        select(SmsOptOut.phone)
+        .where(col(SmsOptOut.phone).in_(recipients))
+        .where(col(SmsOptOut.opted_in_at).is_(None))
+    )
+    return set(session.exec(statement))

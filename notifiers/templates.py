@@ -67,6 +67,48 @@ STAFF_TEMPLATES: dict[str, dict[str, str]] = {
         "en": "[Escalation] The {clock} deadline of complaint {tracking_no} ({title}) is 50% overdue "
         "({due}); please supervise.",
     },
+    "enterprise_message": {
+        "zh": "【企业留言】投诉{tracking_no}（{title}）的企业发来短信：{excerpt}",
+        "en": "[Enterprise message] The enterprise of complaint {tracking_no} ({title}) wrote by SMS: {excerpt}",
+    },
+}
+
+# Answers to an SMS the enterprise sent (TwiML replies), rendered in Chinese like every SMS.
+REPLY_TEMPLATES: dict[str, dict[str, str]] = {
+    "rated": {
+        "zh": "感谢您的评价！投诉{tracking_no}的评价“{rating_label}”已记录。",
+        "en": 'Thank you for your rating. "{rating_label_en}" is recorded for complaint {tracking_no}.',
+    },
+    "opted_out": {
+        "zh": "您已退订本平台短信通知，办理进度仍可在进度页查看。回复“订阅”可恢复。",
+        "en": "You will receive no more SMS from us; progress stays on the progress page. Reply START to resume.",
+    },
+    "opted_in": {
+        "zh": "您已恢复接收本平台短信通知。回复“退订”可停止。",
+        "en": "SMS notifications are on again. Reply STOP to stop them.",
+    },
+    "message": {
+        "zh": "已收到您的留言，已转投诉{tracking_no}的承办人员处理。",
+        "en": "Your message has been passed to the handlers of complaint {tracking_no}.",
+    },
+    "no_complaint": {
+        "zh": "您好，未找到与本号码关联的办理中投诉。如需反映问题，请拨打12345热线。",
+        "en": "We found no open complaint for this number. To file one, please call the 12345 hotline.",
+    },
+}
+
+# Why an SMS row was not sent (yet): shown with the row on the progress page, Chinese / English.
+DISPATCH_NOTES: dict[str, str] = {
+    "opted_out": "收件人已回复退订，短信未发送（回复“订阅”可恢复） / the recipient replied STOP (退订); not sent",
+    "quiet_hours": "夜间免打扰时段，{until}后发送 / quiet hours: goes out at {until}",
+    "daily_cap": "已达该号码当日短信上限，{until}后发送 / the number's SMS cap for the day is reached: "
+    "goes out at {until}",
+}
+
+RATING_LABELS: dict[int, dict[str, str]] = {
+    1: {"zh": "满意", "en": "satisfied"},
+    2: {"zh": "基本满意", "en": "mostly satisfied"},
+    3: {"zh": "不满意", "en": "dissatisfied"},
 }
 
 CLOCK_NAMES = {
@@ -89,6 +131,10 @@ def format_local(instant: datetime, zone: ZoneInfo, locale: str = "zh") -> str:
 def render_sms(name: str, params: Mapping[str, str], locale: str = "zh") -> str:
     template = SMS_TEMPLATES[name][locale]
     return SIGNATURE[locale] + template.format_map(params)
+
+
+def render_reply(name: str, params: Mapping[str, str], locale: str = "zh") -> str:
+    return SIGNATURE[locale] + REPLY_TEMPLATES[name][locale].format_map(params)
 
 
 def render_staff(name: str, params: Mapping[str, str], locale: str = "zh") -> str:
@@ -122,6 +168,8 @@ ACTION_LABELS: dict[str, dict[str, str]] = {
     "comment": {"zh": "留言", "en": "Message"},
     "reclassify": {"zh": "调整分类", "en": "Reclassified"},
     "set-due": {"zh": "调整办理时限", "en": "Deadline set"},
+    "rate": {"zh": "企业评价", "en": "Rated by the enterprise"},
+    "enterprise_message": {"zh": "企业留言", "en": "Message from the enterprise"},
 }
 
 

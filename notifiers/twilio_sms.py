@@ -31,6 +31,8 @@ from notifiers.twilio_http import TWILIO_API_BASE_URL, BaseUrlHttpClient
 log = logging.getLogger("complaintflow.sms.twilio")
 
 STATUS_CALLBACK_PATH: Final = "/webhooks/twilio/status"
+INBOUND_PATH: Final = "/webhooks/twilio/inbound"
+"""Where Twilio posts the SMS our number receives (ratings, 退订 / 订阅, messages to the handler)."""
 BODY_TOO_LONG_CODE: Final = "21617"  # what Twilio would answer; we refuse before calling
 UNKNOWN_OUTCOME_CODE: Final = "unknown-outcome"
 LOOKUP_LIMIT: Final = 1000

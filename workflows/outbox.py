@@ -114,6 +114,19 @@ def staff_message_rows(
         "clock": CLOCK_NAMES[clock.kind.value]["zh"],
         "due": format_local(clock.due_at, ctx.zone),
     }
+    return staff_rows(ctx, complaint, event_id=event_id, template=template, params=params, now=now)
+
+
+def staff_rows(
+    ctx: DomainConfig,
+    complaint: Complaint,
+    *,
+    event_id: int,
+    template: str,
+    params: Mapping[str, str],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """In-platform messages to the complaint's department (if it has one) and the supervisors."""
     body = render_staff(template, params)
     department = complaint.department or complaint.suggested_department
     recipients = [f"department:{department}"] if department else []

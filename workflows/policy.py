@@ -117,12 +117,18 @@ class NotificationPolicy(_Strict):
     public_base_url: str = "http://127.0.0.1:8000"
 
 
+class Feedback(_Strict):
+    rating_window: Duration = timedelta(days=7)
+    """How long after resolution an SMS rating (1 / 2 / 3) is still taken for a complaint already closed."""
+
+
 class Policy(_Strict):
     calendar: Calendar = Calendar()
     levels: Levels = Levels()
     targets: dict[Complexity, Targets]
     triage: Triage = Triage()
     notifications: NotificationPolicy = NotificationPolicy()
+    feedback: Feedback = Feedback()
 
     @model_validator(mode="after")
     def _both_complexities(self) -> "Policy":
