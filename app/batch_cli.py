@@ -135,20 +135,20 @@ def print_replay_report(console: Console, result: Any) -> None:
             volumes.add_row(name, key, f"{count:,}")
     console.print(volumes)
     clocks = Table(title="Deadlines / 时限")
+    clocks.add_column("clock", no_wrap=True, min_width=10)
     for header in (
-        "clock",
         "total",
-        "met on time",
-        "met late",
-        "open overdue",
-        "open in time",
+        "on time",
+        "late",
+        "overdue",
+        "open",
         "stopped",
         "breached",
-        "warnings",
-        "breaches",
-        "escalations",
+        "warn",
+        "breach",
+        "escal.",
     ):
-        clocks.add_column(header, justify="right" if header != "clock" else "left")
+        clocks.add_column(header, justify="right", no_wrap=True)
     for kind, outcome in report.clocks.items():
         if not outcome.total:
             continue

@@ -54,6 +54,11 @@ REGISTRY = (
         "TimerDriver.start() over 100,000 open clocks vs SELECT count(*)",
         ("--clocks", "10000"),
     ),
+    Benchmark(
+        "sms_dispatch",
+        "Dispatcher through twilio to the fake Twilio (unlimited, 50/s, kill -9 + reconcile) vs raw create",
+        ("--n", "300", "--paced-n", "100", "--crash-n", "200"),
+    ),
     # The import flow's benchmark: the lead adds bench/bench_import_rows.py; skipped until then.
     Benchmark("import_rows", "rows/s through the import flow (placeholder)"),
 )

@@ -152,7 +152,10 @@ def transition(
     fire_complaint_levels(session, config, complaint, clocks.values(), upto=at, now=now)
     HANDLERS.get(action, _no_clock_change)(move)
 
-    complaint.paused_from = before if after == S.PAUSED else None
+    if after != S.PAUSED:
+        complaint.paused_from = None
+    elif before != S.PAUSED:
+        complaint.paused_from = before  # entering the pause; moves during it keep what it paused
     complaint.status = after
     complaint.version += 1
     complaint.updated_at = now

@@ -51,7 +51,9 @@ def parse_duration(value: Any) -> timedelta:
             seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
     else:
         raise ValueError("a duration is a number of seconds or text such as '12h'")
-    if not math.isfinite(seconds) or seconds <= 0:
+    if not math.isfinite(seconds):
+        raise ValueError(f"'{value}' is not a finite duration: write e.g. 30s, 15m, 12h, 15d or 1d12h")
+    if seconds <= 0:
         raise ValueError("a duration must be longer than zero")
     if seconds > MAX_DURATION.total_seconds():
         raise ValueError(

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from models import Clock, ClockKind, ClockLevel, ClockState, Complaint
+from models import Clock, ClockKind, ClockLevel, ClockState, Complaint, LevelName
 
 
 class ClockOutcome(BaseModel):
@@ -18,11 +18,13 @@ class ClockOutcome(BaseModel):
     open_in_time: int = 0
     open_overdue: int = 0
     stopped: int = 0
+    stopped_after_breach: int = 0
     levels_fired: dict[str, int] = {}
 
     @property
     def breached(self) -> int:
-        return self.met_late + self.open_overdue
+        """Late when met, overdue while open, or stopped (withdrawn, resolved) after its breach fired."""
+        return self.met_late + self.open_overdue + self.stopped_after_breach
 
 
 class Durations(BaseModel):
@@ -80,6 +82,7 @@ def sla_report(session: Session, now: datetime) -> SlaReport:
     response_hours: list[float] = []
     resolution_hours: list[float] = []
     clock_kind: dict[int, str] = {}
+    stopped_ids: set[int] = set()
     for clock_id, kind, cycle, state, start_at, due_at, met_at, margin in session.execute(
         select(
             col(Clock.id),
@@ -108,6 +111,7 @@ def sla_report(session: Session, now: datetime) -> SlaReport:
                 resolution_hours.append(elapsed)
         elif state == ClockState.STOPPED:
             outcome.stopped += 1
+            stopped_ids.add(clock_id or 0)
         elif due_at <= now and state == ClockState.RUNNING:
             outcome.open_overdue += 1
         else:
@@ -118,6 +122,8 @@ def sla_report(session: Session, now: datetime) -> SlaReport:
         select(col(ClockLevel.clock_id), col(ClockLevel.level)).order_by(col(ClockLevel.id))
     ):
         fired[clock_kind.get(clock_id, "?")][level.value] += 1
+        if level == LevelName.BREACH and clock_id in stopped_ids:
+            outcomes[clock_kind[clock_id]].stopped_after_breach += 1
     for kind, counter in fired.items():
         if kind in outcomes:
             outcomes[kind].levels_fired = dict(counter)

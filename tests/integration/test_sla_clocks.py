@@ -166,3 +166,18 @@ def test_withdraw_stops_every_clock(db: Database, config: DomainConfig, complexi
     act(db, config, cid, Action.WITHDRAW, T0 + H, note="企业撤回")
     assert {c.state for c in clocks(db, cid)} == {ClockState.STOPPED}
     assert fire(db, config, T0 + timedelta(days=30)) == 0
+
+
+def test_moves_during_a_pause_keep_the_status_to_resume_to(db: Database, config: DomainConfig) -> None:
+    cid = file(db, config, submission(), T0)
+    act(db, config, cid, Action.ACCEPT, T0 + H)
+    act(db, config, cid, Action.ASSIGN, T0 + H, department="tax")
+    act(db, config, cid, Action.PAUSE, T0 + 2 * H)
+    act(db, config, cid, Action.COMMENT, T0 + 3 * H, note="已催企业补充材料")
+    act(
+        db, config, cid, Action.SET_DUE, T0 + 3 * H, clock="resolution", due_at=T0 + 60 * H, reason="专班商定"
+    )
+    resumed = act(db, config, cid, Action.RESUME, T0 + 4 * H)
+    assert (resumed.status, resumed.paused_from) == ("assigned", None)
+    assert events(db, cid)[-1].data == {"paused_from": "assigned"}
+    assert act(db, config, cid, Action.RESPOND, T0 + 5 * H).status == "responded"
