@@ -11,7 +11,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
@@ -108,6 +108,12 @@ class Database:
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()
+
+
+def table_of(model: type) -> Table:
+    """The Core table behind a SQLModel class, for set-based inserts that build no ORM objects."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
 
 
 def null_pool_engine(url: str) -> Engine:

@@ -8,20 +8,16 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from models import ClockLevel, Complaint, ComplaintEvent, Notification
+from models.db import table_of
 from workflows.config import DomainConfig
 from workflows.outbox import staff_message_rows
 from workflows.sla import FiredLevel, due_clocks, fire_levels
 
 SYSTEM_ACTOR = "system:sla"
-
-
-def _table(model: type) -> Table:
-    table: Table = model.__table__  # type: ignore[attr-defined]
-    return table
 
 
 def record_fired(
@@ -70,8 +66,8 @@ def record_fired(
             highest.append((items[-1], len(event_rows) - 1))
     if not level_rows:
         return 0
-    session.execute(insert(_table(ClockLevel)), level_rows)
-    events = _table(ComplaintEvent)
+    session.execute(insert(table_of(ClockLevel)), level_rows)
+    events = table_of(ComplaintEvent)
     returning = insert(events).returning(events.c.id, sort_by_parameter_order=True)
     event_ids = [row[0] for row in session.execute(returning, event_rows)]
     message_rows: list[dict[str, Any]] = []
@@ -86,7 +82,7 @@ def record_fired(
                 now=item.fired_at,
             )
         )
-    session.execute(insert(_table(Notification)), message_rows)
+    session.execute(insert(table_of(Notification)), message_rows)
     return len(level_rows)
 
 

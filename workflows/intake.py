@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from models import (
@@ -24,6 +24,7 @@ from models import (
     Notification,
     Status,
 )
+from models.db import table_of
 from workflows.config import DomainConfig
 from workflows.errors import InvalidInput
 from workflows.outbox import enterprise_message_row, sms_params
@@ -261,7 +262,7 @@ def _write(
         clock_rows.extend(own)
         dues.append({ClockKind(str(row["kind"])): row["due_at"] for row in own})  # type: ignore[misc]
     event_ids = _insert_returning_ids(session, ComplaintEvent, event_rows)
-    session.execute(insert(_table(Clock)), clock_rows)
+    session.execute(insert(table_of(Clock)), clock_rows)
     notification_rows = [
         enterprise_message_row(
             config,
@@ -276,7 +277,7 @@ def _write(
         )
         for item, cid, event_id, due in zip(checked, ids, event_ids, dues, strict=True)
     ]
-    session.execute(insert(_table(Notification)), notification_rows)
+    session.execute(insert(table_of(Notification)), notification_rows)
     earliest: dict[int, datetime] = {}
     for row in clock_rows:
         first, owner = row["next_level_at"], row["complaint_id"]
@@ -305,14 +306,9 @@ def _write(
     ]
 
 
-def _table(model: type) -> Table:
-    table: Table = model.__table__  # type: ignore[attr-defined]
-    return table
-
-
 def _insert_returning_ids(session: Session, model: type, rows: list[dict[str, object]]) -> list[int]:
     """Insert many rows (Core, not ORM: no objects to build) and return their ids in the order given."""
-    table = _table(model)
+    table = table_of(model)
     statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     return [row[0] for row in session.execute(statement, rows)]
 

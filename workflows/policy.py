@@ -32,6 +32,15 @@ class PolicyError(ValueError):
     """The policy file cannot be used; the message names the key to fix."""
 
 
+def known_zone(value: str) -> str:
+    """Refuse a time-zone name zoneinfo does not know, with a message that says what to write."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone '{value}': use an IANA name such as Asia/Shanghai") from None
+    return value
+
+
 def parse_duration(value: Any) -> timedelta:
     """Read ``90``, ``"90s"``, ``"15m"``, ``"12h"``, ``"15d"`` or ``"1d12h"`` as a timedelta."""
     if isinstance(value, timedelta):
@@ -75,11 +84,7 @@ class Calendar(_Strict):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone '{value}': use an IANA name such as Asia/Shanghai") from None
-        return value
+        return known_zone(value)
 
 
 class Levels(_Strict):

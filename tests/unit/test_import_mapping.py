@@ -200,7 +200,7 @@ def test_read_rows_truncates_a_long_description_and_says_so(tmp_path: Path) -> N
         ),
         (
             ("[constants]", '[source]\ntimezone = "Asia/Beijing"\n[constants]'),
-            "source.timezone: unknown time zone 'Asia/Beijing'; e.g. 'Asia/Shanghai' or 'UTC'",
+            "source.timezone: unknown time zone 'Asia/Beijing': use an IANA name such as Asia/Shanghai",
         ),
         (
             ("[constants]", "[truncate]\nchannel_ref = true\n[constants]"),

@@ -10,7 +10,7 @@ import tomllib
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     AwareDatetime,
@@ -30,6 +30,7 @@ from pydantic import Field as PydanticField
 
 from models.complaint import DESCRIPTION_MAX, ComplaintCreate
 from workflows.errors import DomainError
+from workflows.policy import known_zone
 
 # The outcome columns replay applies; the note becomes an audit event note, hence its limit.
 OUTCOME_TIMES = ("responded_at", "resolved_at")
@@ -109,11 +110,7 @@ class Source(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; e.g. 'Asia/Shanghai' or 'UTC'") from None
-        return value
+        return known_zone(value)
 
     @property
     def zone(self) -> ZoneInfo:
