@@ -52,10 +52,6 @@ class IntakeBatcher:
         self._queue.put(pending)
         return pending.future
 
-    def file(self, submission: ComplaintCreate) -> IntakeResult:
-        """File one submission and wait for it (for callers outside an event loop)."""
-        return self.submit(submission).result()
-
     def stop(self) -> None:
         with self._start_lock:
             if self._thread is not None:

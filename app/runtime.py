@@ -8,6 +8,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from app.intake_batcher import IntakeBatcher
 from app.settings import Settings
 from models.db import Database
 from models.migrate import upgrade
@@ -118,6 +119,7 @@ class Runtime:
             sweep_seconds=settings.sweep_seconds,
             on_fired=lambda _count: self.kick_dispatch(),
         )
+        self.intake = IntakeBatcher(self.db, self.config, self.clock)
         self.started = False
         self._dispatching = threading.Lock()
         self._dispatch_again = threading.Event()
@@ -141,6 +143,7 @@ class Runtime:
     def stop(self) -> None:
         self.timers.stop()
         self.started = False
+        self.intake.stop()
         self.db.dispose()
 
     def after_commit(self, earliest_level_at: datetime | None) -> None:

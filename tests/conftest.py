@@ -117,6 +117,7 @@ def runtime(settings: Settings, clock: VirtualClock) -> Iterator[Runtime]:
     """The wired service on a virtual clock; tests fire timers with ``runtime.timers.run_due()``."""
     rt = Runtime(settings, clock=clock)
     yield rt
+    rt.intake.stop()
     rt.db.dispose()
 
 

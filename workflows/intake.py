@@ -230,7 +230,7 @@ def _write(
         )
     ids = _insert_returning_ids(session, Complaint, complaint_rows)
     event_rows = []
-    clock_rows = []
+    clock_rows: list[dict[str, Any]] = []
     dues: list[dict[ClockKind, datetime]] = []
     for item, cid in zip(checked, ids, strict=True):
         sorting = item.sorting
@@ -260,7 +260,7 @@ def _write(
             if (target := config.policy.target(sorting.complexity, kind)) is not None
         ]
         clock_rows.extend(own)
-        dues.append({ClockKind(str(row["kind"])): row["due_at"] for row in own})  # type: ignore[misc]
+        dues.append({row["kind"]: row["due_at"] for row in own})
     event_ids = _insert_returning_ids(session, ComplaintEvent, event_rows)
     session.execute(insert(table_of(Clock)), clock_rows)
     notification_rows = [
@@ -278,18 +278,13 @@ def _write(
         for item, cid, event_id, due in zip(checked, ids, event_ids, dues, strict=True)
     ]
     session.execute(insert(table_of(Notification)), notification_rows)
-    earliest: dict[int, datetime] = {}
-    for row in clock_rows:
-        first, owner = row["next_level_at"], row["complaint_id"]
-        if (
-            isinstance(first, datetime)
-            and isinstance(owner, int)
-            and (owner not in earliest or first < earliest[owner])
-        ):
-            earliest[owner] = first
     clocks_of: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in clock_rows:
-        clocks_of[row["complaint_id"]].append(row)  # type: ignore[index]
+        clocks_of[row["complaint_id"]].append(row)
+    earliest = {
+        cid: min((r["next_level_at"] for r in rows if r["next_level_at"] is not None), default=None)
+        for cid, rows in clocks_of.items()
+    }
     return [
         (
             item.index,

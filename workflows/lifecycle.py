@@ -112,6 +112,7 @@ class Move:
     now: datetime
     config: DomainConfig
     data: dict[str, Any]
+    notify: bool = True  # a handler clears it when the enterprise has nothing new to hear
 
 
 def load_for_update(session: Session, complaint_id: int) -> Complaint:
@@ -160,8 +161,6 @@ def transition(
     complaint.version += 1
     complaint.updated_at = now
     complaint.last_event_at = at
-    if request.note:
-        move.data.setdefault("note_length", len(request.note))
     event = ComplaintEvent(
         complaint_id=complaint_id,
         at=at,
@@ -180,9 +179,7 @@ def transition(
     # Clocks a handler moved into the past (reclassify, set-due) record their levels now, once.
     fire_complaint_levels(session, config, complaint, move.clocks.values(), upto=now, now=now)
     template = ENTERPRISE_TEMPLATES.get(action)
-    if template is not None and not (
-        action == Action.ASSIGN and before == after and not move.data.get("changed")
-    ):
+    if template is not None and move.notify:
         notify_enterprise(session, config, complaint, event, template, move.clocks, now)
     return complaint
 
@@ -219,7 +216,7 @@ def _assign(move: Move) -> None:
     if move.request.members and move.complaint.complexity != Complexity.COMPLEX:
         raise InvalidInput("members", "a task force (members) is only formed for complex complaints")
     move.data.update({"department": code, "previous_department": move.complaint.department})
-    move.data["changed"] = code != move.complaint.department
+    move.notify = code != move.complaint.department  # the same department again: nothing to tell
     move.complaint.department = code
     if move.request.members:
         move.complaint.task_force = [m for m in move.request.members if m != code]

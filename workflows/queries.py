@@ -33,6 +33,7 @@ from models.public import (
     TrackEvent,
     TrackView,
 )
+from models.types import UTCDateTime
 from notifiers.masking import mask_phone
 from notifiers.templates import ACTION_LABELS, CLOCK_NAMES, STATUS_LABELS, bilingual
 from workflows.config import DomainConfig
@@ -196,7 +197,7 @@ def list_complaints(
 ) -> ComplaintPage:
     """The worklist: filters, and by default the complaint closest to (or furthest past) its deadline first."""
     running = (
-        select(Clock.complaint_id, func.min(Clock.due_at).label("next_due_at"))
+        select(Clock.complaint_id, func.min(Clock.due_at, type_=UTCDateTime()).label("next_due_at"))
         .where(Clock.state == ClockState.RUNNING)
         .group_by(col(Clock.complaint_id))
         .subquery()
@@ -241,24 +242,13 @@ def list_complaints(
             department=c.department,
             title=c.title,
             received_at=c.received_at,
-            next_due_at=_aware(due),
+            next_due_at=due,
             next_due_kind=kinds.get(c.id or 0),
-            overdue=due is not None and _aware(due) < now,  # type: ignore[operator]
+            overdue=due is not None and due < now,
         )
         for c, due in rows
     ]
     return ComplaintPage(total=total, items=items)
-
-
-def _aware(value: datetime | str | None) -> datetime | None:
-    """Aggregates bypass the column type on SQLite; bring them back to aware UTC."""
-    from models.types import UTCDateTime
-
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return UTCDateTime().process_result_value(value, None)  # type: ignore[arg-type]
 
 
 def _kind_of_next_due(session: Session, pairs: list[tuple[int, datetime]]) -> dict[int, ClockKind]:

@@ -7,6 +7,7 @@ All arithmetic follows DESIGN.md: ``due_at = start + target + paused``; a level 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -24,8 +25,13 @@ class FiredLevel:
 LevelPlan = Sequence[tuple[LevelName, float]]
 
 
+def level_at(start_at: datetime, paused_seconds: float, target_seconds: float, fraction: float) -> datetime:
+    """The instant a level at ``fraction`` of the target falls: ``start + paused + f * target``."""
+    return start_at + timedelta(seconds=paused_seconds + fraction * target_seconds)
+
+
 def level_instant(clock: Clock, fraction: float) -> datetime:
-    return clock.start_at + timedelta(seconds=clock.paused_seconds + fraction * clock.target_seconds)
+    return level_at(clock.start_at, clock.paused_seconds, clock.target_seconds, fraction)
 
 
 def refresh(clock: Clock, levels: LevelPlan) -> None:
@@ -40,24 +46,14 @@ def refresh(clock: Clock, levels: LevelPlan) -> None:
 def start_clock(
     complaint_id: int, kind: ClockKind, cycle: int, start_at: datetime, target: timedelta, levels: LevelPlan
 ) -> Clock:
-    clock = Clock(
-        complaint_id=complaint_id,
-        kind=kind,
-        cycle=cycle,
-        start_at=start_at,
-        target_seconds=target.total_seconds(),
-        due_at=start_at + target,
-        state=ClockState.RUNNING,
-    )
-    refresh(clock, levels)
-    return clock
+    return Clock(**new_clock_row(complaint_id, kind, cycle, start_at, target, levels))
 
 
 def new_clock_row(
     complaint_id: int, kind: ClockKind, cycle: int, start_at: datetime, target: timedelta, levels: LevelPlan
-) -> dict[str, object]:
-    """The column values of a fresh running clock, for bulk inserts (same arithmetic as ``refresh``)."""
-    first_level = start_at + timedelta(seconds=levels[0][1] * target.total_seconds()) if levels else None
+) -> dict[str, Any]:
+    """The column values of a fresh running clock: for bulk inserts, and behind ``start_clock``."""
+    first_level = level_at(start_at, 0.0, target.total_seconds(), levels[0][1]) if levels else None
     return {
         "complaint_id": complaint_id,
         "kind": kind,

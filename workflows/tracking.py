@@ -27,12 +27,6 @@ def luhn_digit(digits: str) -> int:
     return (10 - total % 10) % 10
 
 
-def next_tracking_no(session: Session, received_at: datetime, zone: ZoneInfo) -> str:
-    """Take the next number of the complaint's local day; atomic on SQLite and PostgreSQL."""
-    day = local_day(received_at, zone)
-    return reserve_tracking_nos(session, {day: 1})[day][0]
-
-
 def local_day(instant: datetime, zone: ZoneInfo) -> str:
     return instant.astimezone(zone).strftime("%y%m%d")
 

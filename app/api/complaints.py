@@ -7,7 +7,6 @@ from fastapi import APIRouter, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import RuntimeDep
-from app.intake_batcher import IntakeBatcher
 from app.runtime import Runtime
 from models import Action, ActionRequest, Channel, ComplaintCreate, Complexity, Status
 from models.public import ComplaintPage, ComplaintPublic
@@ -36,7 +35,7 @@ async def file_complaint(
 
     Async on purpose: the request waits on the group-commit writer without holding a worker thread.
     """
-    result = await asyncio.wrap_future(intake_batcher(runtime).submit(submission))
+    result = await asyncio.wrap_future(runtime.intake.submit(submission))
     if result.created and result.complaint_row is not None:
         runtime.after_commit(result.earliest_level_at)
         return fresh_complaint_view(result.complaint_row, result.clock_rows, runtime.config)
@@ -49,15 +48,6 @@ def _read_view(runtime: Runtime, complaint_id: int) -> ComplaintPublic:
         return complaint_view(
             session, get_complaint(session, complaint_id), runtime.config, runtime.clock.now()
         )
-
-
-def intake_batcher(runtime: Runtime) -> IntakeBatcher:
-    """The runtime's group-commit writer for intake, made on first use."""
-    batcher: IntakeBatcher | None = getattr(runtime, "intake_batcher", None)
-    if batcher is None:
-        batcher = IntakeBatcher(runtime.db, runtime.config, runtime.clock)
-        runtime.intake_batcher = batcher  # type: ignore[attr-defined]
-    return batcher
 
 
 @router.get("", response_model=ComplaintPage)

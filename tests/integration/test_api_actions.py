@@ -230,3 +230,23 @@ def test_malformed_json_names_the_body(client: TestClient) -> None:
     )
     assert answer.status_code == 422
     assert answer.json()["errors"][0]["field"] == "body"
+
+
+def test_reassigning_tells_the_enterprise_only_when_the_department_changes(
+    client: TestClient, runtime: Runtime, clock: VirtualClock
+) -> None:
+    cid = file(client)["id"]
+    clock.advance(timedelta(minutes=1))
+    do(client, cid, "accept")
+    do(client, cid, "assign", department="market-regulation")
+    do(client, cid, "assign", department="market-regulation", note="同一部门再次转办")
+    do(client, cid, "assign", department="health")
+    with runtime.db.read() as session:
+        templates = list(session.exec(select(Notification.template).order_by(col(Notification.id))))
+    assert templates == ["received", "assigned", "assigned"]
+    events = client.get(f"/api/complaints/{cid}").json()["events"]
+    assert [e["data"] for e in events if e["action"] == "assign"] == [
+        {"department": "market-regulation", "previous_department": None},
+        {"department": "market-regulation", "previous_department": "market-regulation"},
+        {"department": "health", "previous_department": "market-regulation"},
+    ]

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import func, select
 
 from models import Clock, ClockLevel, Complaint
@@ -104,8 +105,14 @@ def test_two_instances_on_postgres_fire_each_level_once(pg_db: Database, config:
         assert session.exec(select(func.count()).select_from(ClockLevel)).one() == 180
 
 
-def test_utc_is_the_storage_zone_on_postgres(pg_db: Database) -> None:
+def test_times_read_back_equal_whatever_the_postgres_session_zone(
+    pg_db: Database, config: DomainConfig
+) -> None:
+    local = datetime(2026, 12, 3, 7, 30, tzinfo=SHANGHAI)
+    cid = file(pg_db, config, submission(received_at=local), local + timedelta(minutes=1))
     with pg_db.read() as session:
-        value = session.exec(select(func.now())).one()
-    assert value.tzinfo is not None
-    assert value.astimezone(UTC).utcoffset() == timedelta(0)
+        session.execute(text("SET TIME ZONE 'America/New_York'"))
+        complaint = session.get(Complaint, cid)
+        assert complaint is not None
+        assert complaint.received_at == local
+        assert complaint.received_at.isoformat() == "2026-12-02T23:30:00+00:00"

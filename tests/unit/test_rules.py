@@ -14,7 +14,7 @@ from workflows.errors import InvalidInput
 from workflows.lifecycle import MOVES, allowed_actions
 from workflows.policy import PolicyError, load_policy, parse_duration
 from workflows.routing import load_routing
-from workflows.tracking import canonical_tracking_no, format_tracking_no, luhn_digit
+from workflows.tracking import canonical_tracking_no, format_tracking_no, local_day, luhn_digit
 from workflows.validation import is_mobile, normalise_credit_code, normalise_phone
 
 
@@ -115,6 +115,7 @@ def test_every_status_but_the_final_ones_can_move_on() -> None:
     assert (Action.RESUME, Status.PAUSED) in MOVES
 
 
-def test_local_dates_use_the_policy_zone() -> None:
-    local = datetime(2026, 12, 3, 23, 30, tzinfo=UTC).astimezone(ZoneInfo("Asia/Shanghai"))
-    assert local.strftime("%y%m%d") == "261204"
+def test_tracking_day_is_the_local_date_not_the_utc_one() -> None:
+    late_evening_utc = datetime(2026, 12, 3, 23, 30, tzinfo=UTC)  # 07:30 on 12-04 in Asia/Shanghai
+    assert local_day(late_evening_utc, ZoneInfo("Asia/Shanghai")) == "261204"
+    assert local_day(late_evening_utc, ZoneInfo("UTC")) == "261203"
