@@ -30,6 +30,25 @@ class UTCDateTime(TypeDecorator[datetime]):
             return value.replace(tzinfo=None)
         return value
 
+    def bind_processor(self, dialect: Dialect) -> Any:
+        """On SQLite, one step from aware datetime to the stored text (a batch binds ~16 per row).
+
+        The text is exactly SQLAlchemy's SQLite format (``2026-12-03 08:30:00.000000``, always six
+        fractional digits), so stored values and SQL comparisons stay the same as with the default
+        two-step path (``process_bind_param`` and then the dialect's own formatter).
+        """
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is None or value.utcoffset() is None:
+                raise ValueError(f"naive datetime {value!r}: pass an aware datetime")
+            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+        return process
+
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None

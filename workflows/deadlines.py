@@ -8,11 +8,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from models import ClockLevel, Complaint, ComplaintEvent, Notification
-from models.db import table_of
+from models.db import insert_rows, reserve_ids, table_of
 from workflows.config import DomainConfig
 from workflows.outbox import staff_message_rows
 from workflows.sla import FiredLevel, due_clocks, fire_levels
@@ -66,10 +65,12 @@ def record_fired(
             highest.append((items[-1], len(event_rows) - 1))
     if not level_rows:
         return 0
-    session.execute(insert(table_of(ClockLevel)), level_rows)
+    insert_rows(session, table_of(ClockLevel), level_rows)
     events = table_of(ComplaintEvent)
-    returning = insert(events).returning(events.c.id, sort_by_parameter_order=True)
-    event_ids = [row[0] for row in session.execute(returning, event_rows)]
+    event_ids = reserve_ids(session, events, len(event_rows))
+    for row, event_id in zip(event_rows, event_ids, strict=True):
+        row["id"] = event_id
+    insert_rows(session, events, event_rows)
     message_rows: list[dict[str, Any]] = []
     for item, index in highest:
         message_rows.extend(
@@ -82,7 +83,7 @@ def record_fired(
                 now=item.fired_at,
             )
         )
-    session.execute(insert(table_of(Notification)), message_rows)
+    insert_rows(session, table_of(Notification), message_rows)
     return len(level_rows)
 
 

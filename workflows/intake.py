@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from models import (
@@ -24,7 +23,7 @@ from models import (
     Notification,
     Status,
 )
-from models.db import table_of
+from models.db import insert_rows, reserve_ids, table_of
 from workflows.config import DomainConfig
 from workflows.errors import InvalidInput
 from workflows.outbox import enterprise_message_row, sms_params
@@ -228,15 +227,20 @@ def _write(
                 "version": 1,
             }
         )
-    ids = _insert_returning_ids(session, Complaint, complaint_rows)
+    ids = reserve_ids(session, table_of(Complaint), len(complaint_rows))
+    for row, cid in zip(complaint_rows, ids, strict=True):
+        row["id"] = cid
+    insert_rows(session, table_of(Complaint), complaint_rows)
+    event_ids = reserve_ids(session, table_of(ComplaintEvent), len(checked))
     event_rows = []
     clock_rows: list[dict[str, Any]] = []
     dues: list[dict[ClockKind, datetime]] = []
-    for item, cid in zip(checked, ids, strict=True):
+    for item, cid, event_id in zip(checked, ids, event_ids, strict=True):
         sorting = item.sorting
         assert sorting is not None
         event_rows.append(
             {
+                "id": event_id,
                 "complaint_id": cid,
                 "at": item.received_at,
                 "recorded_at": now,
@@ -261,8 +265,8 @@ def _write(
         ]
         clock_rows.extend(own)
         dues.append({row["kind"]: row["due_at"] for row in own})
-    event_ids = _insert_returning_ids(session, ComplaintEvent, event_rows)
-    session.execute(insert(table_of(Clock)), clock_rows)
+    insert_rows(session, table_of(ComplaintEvent), event_rows)
+    insert_rows(session, table_of(Clock), clock_rows)
     notification_rows = [
         enterprise_message_row(
             config,
@@ -277,7 +281,7 @@ def _write(
         )
         for item, cid, event_id, due in zip(checked, ids, event_ids, dues, strict=True)
     ]
-    session.execute(insert(table_of(Notification)), notification_rows)
+    insert_rows(session, table_of(Notification), notification_rows)
     clocks_of: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in clock_rows:
         clocks_of[row["complaint_id"]].append(row)
@@ -293,19 +297,12 @@ def _write(
                 item.tracking_no,
                 created=True,
                 earliest_level_at=earliest.get(cid),
-                complaint_row={**row, "id": cid},
+                complaint_row=row,
                 clock_rows=clocks_of[cid],
             ),
         )
         for item, cid, row in zip(checked, ids, complaint_rows, strict=True)
     ]
-
-
-def _insert_returning_ids(session: Session, model: type, rows: list[dict[str, object]]) -> list[int]:
-    """Insert many rows (Core, not ORM: no objects to build) and return their ids in the order given."""
-    table = table_of(model)
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return [row[0] for row in session.execute(statement, rows)]
 
 
 def _received_at(submission: ComplaintCreate, now: datetime) -> datetime:

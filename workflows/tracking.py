@@ -38,14 +38,16 @@ def reserve_tracking_nos(session: Session, counts: Mapping[str, int]) -> dict[st
     bind = session.get_bind()
     dialect_insert = postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
     table = TrackingCounter.__table__  # type: ignore[attr-defined]
-    inserted = dialect_insert(table).values(
-        [{"day": day, "last_seq": n} for day, n in sorted(counts.items())]
-    )
+    # One cached statement run over the list (SQLAlchemy batches it into multi-row upserts), rather
+    # than a VALUES list whose length changes with the number of days and is compiled every time.
+    inserted = dialect_insert(table)
     statement = inserted.on_conflict_do_update(
         index_elements=["day"], set_={"last_seq": table.c.last_seq + inserted.excluded.last_seq}
     ).returning(table.c.day, table.c.last_seq)
+    rows = [{"day": day, "last_seq": n} for day, n in sorted(counts.items())]
+    result = session.execute(statement, rows)
     numbers: dict[str, list[str]] = {}
-    for day, last in session.execute(statement):
+    for day, last in result:
         count = counts[day]
         numbers[day] = [format_tracking_no(day, seq) for seq in range(last - count + 1, last + 1)]
     return numbers
