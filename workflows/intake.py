@@ -194,7 +194,7 @@ def _triage_all(session: Session, checked: list[_Checked], config: DomainConfig)
 def _write(
     session: Session, checked: list[_Checked], now: datetime, config: DomainConfig
 ) -> list[tuple[int, IntakeResult]]:
-    complaint_rows = []
+    complaint_rows: list[dict[str, Any]] = []
     for item in checked:
         sub, sorting = item.submission, item.sorting
         assert sorting is not None
