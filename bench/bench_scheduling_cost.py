@@ -41,7 +41,7 @@ from sqlalchemy import Engine, create_engine, event, insert
 
 from bench._common import Report, bench_tempdir, complaint_row, fire_deadline, ratio, sqlite_url
 from models import Clock, ClockKind, Complaint, Complexity
-from models.db import Database
+from models.db import Database, insert_rows
 from models.migrate import upgrade
 from workflows import sla
 from workflows.clock import SystemClock
@@ -145,7 +145,7 @@ def run_ours(tmp: Path, n: int, order: str, config: DomainConfig, round_no: int,
             group = batches[first : first + per_txn]
             with db.write() as session:
                 # As intake_many writes them: one Core executemany for the batch's clock rows.
-                session.execute(insert(clock_table), [row for rows in group for row in rows])
+                insert_rows(session, clock_table, [row for rows in group for row in rows])
             if per_txn > 1:  # a batch of intake: each request then tells the driver its earliest level
                 before = time.perf_counter()
                 for rows in group:

@@ -43,9 +43,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         def process(value: datetime | None) -> str | None:
             if value is None:
                 return None
-            if value.tzinfo is None or value.utcoffset() is None:
-                raise ValueError(f"naive datetime {value!r}: pass an aware datetime")
-            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            if value.tzinfo is not UTC:
+                if value.tzinfo is None or value.utcoffset() is None:
+                    raise ValueError(f"naive datetime {value!r}: pass an aware datetime")
+                value = value.astimezone(UTC)
+            # "2026-12-03 08:30:00.000000+00:00" without its offset: 26 characters for any year.
+            return value.isoformat(" ", "microseconds")[:26]
 
         return process
 
