@@ -15,6 +15,10 @@ from sqlmodel import Session
 from models import TrackingCounter
 
 
+# yymmdd + a sequence of 4 digits (5 or more past 9,999 in a day) + the check digit.
+MIN_DIGITS, MAX_DIGITS = 11, 14
+
+
 def luhn_digit(digits: str) -> int:
     total = 0
     for position, char in enumerate(reversed(digits)):
@@ -60,7 +64,7 @@ def format_tracking_no(day: str, seq: int) -> str:
 def canonical_tracking_no(text: str) -> str | None:
     """Accept what a caller reads out (spaces, no dashes) and return the stored form, or None if the check fails."""
     digits = re.sub(r"\D", "", text)
-    if len(digits) < 11:
+    if not MIN_DIGITS <= len(digits) <= MAX_DIGITS:
         return None
     body, check = digits[:-1], digits[-1]
     if luhn_digit(body) != int(check):

@@ -10,7 +10,7 @@ from app.api.deps import RuntimeDep
 from app.runtime import Runtime
 from models import Action, ActionRequest, Channel, ComplaintCreate, Complexity, Status
 from models.public import ComplaintPage, ComplaintPublic
-from workflows.errors import NotFound
+from workflows.errors import InvalidInput, NotFound
 from workflows.lifecycle import transition
 from workflows.queries import complaint_view, fresh_complaint_view, get_complaint, list_complaints
 from workflows.sla import current_clocks
@@ -63,6 +63,9 @@ def worklist(
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> ComplaintPage:
     """Filter the complaints; by default the one nearest to (or furthest past) its deadline first."""
+    if department is not None and department not in runtime.config.routing.departments:
+        known = ", ".join(runtime.config.routing.departments)
+        raise InvalidInput("department", f"unknown department '{department[:40]}'; use one of: {known}")
     with runtime.db.read() as session:
         return list_complaints(
             session,

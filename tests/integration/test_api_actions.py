@@ -175,6 +175,15 @@ def test_worklist_filters_and_sorts_by_time_to_breach(client: TestClient, clock:
     assert client.get("/api/complaints", params={"complexity": "complex"}).json()["total"] == 1
     bad = client.get("/api/complaints", params={"status": "lost"})
     assert bad.status_code == 422
+    do(client, fresh["id"], "accept")
+    do(client, fresh["id"], "assign", department="market-regulation")
+    assigned = client.get("/api/complaints", params={"department": "market-regulation"}).json()
+    assert [i["id"] for i in assigned["items"]] == [fresh["id"]]
+    assert client.get("/api/complaints", params={"department": "education"}).json()["total"] == 0
+    unknown = client.get("/api/complaints", params={"department": "market"})
+    assert unknown.status_code == 422
+    assert unknown.json()["detail"].startswith("department: unknown department 'market'; use one of: ")
+    assert "market-regulation" in unknown.json()["detail"]
 
 
 def test_public_track_view_masks_phone_and_hides_internal_notes(
@@ -198,6 +207,11 @@ def test_public_track_view_masks_phone_and_hides_internal_notes(
     assert view["messages"][0]["recipient"] == "+86 131****6789"
     assert client.get("/api/track/261203-0001-9").json() == {
         "detail": "'261203-0001-9' is not a tracking number (format 261203-0042-7; check the last digit)"
+    }
+    long_input = client.get("/api/track/" + "7" * 300)
+    assert long_input.status_code == 404
+    assert long_input.json() == {
+        "detail": f"'{'7' * 40}…' is not a tracking number (format 261203-0042-7; check the last digit)"
     }
     page = client.get(f"/t/{body['tracking_no']}")
     assert page.status_code == 200

@@ -75,6 +75,11 @@ def test_tracking_numbers_carry_a_check_digit() -> None:
     assert luhn_digit("2612030042") == 6
     assert canonical_tracking_no("261203 0042 6") == "261203-0042-6"
     assert canonical_tracking_no("261203-0042-5") is None  # one digit misheard
+    busy_day = format_tracking_no("261203", 12345)  # past 9,999 in a day the sequence grows a digit
+    assert busy_day == f"261203-12345-{luhn_digit('26120312345')}"
+    assert canonical_tracking_no(busy_day.replace("-", "")) == busy_day
+    assert canonical_tracking_no("2612030042") is None  # a digit short
+    assert canonical_tracking_no("261203-0042-6" + "0" * 20) is None  # far too long to be one
 
 
 def test_routing_covers_every_first_level_category_of_the_taxonomy() -> None:
