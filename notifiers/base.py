@@ -20,13 +20,19 @@ class SendResult:
 
 
 class SendFailure(Exception):
-    """The provider refused or could not take the message; ``permanent`` failures are never retried."""
+    """The provider refused or could not take the message; ``permanent`` failures are never retried.
 
-    def __init__(self, code: str, message: str, *, permanent: bool) -> None:
+    ``account`` says the fault is ours, not the message's: the provider refused our credentials or our
+    account (wrong auth token, suspended account). Every message would fail the same way, so dispatch
+    pauses and keeps them all pending for when an operator has fixed the settings.
+    """
+
+    def __init__(self, code: str, message: str, *, permanent: bool, account: bool = False) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
-        self.permanent = permanent
+        self.permanent = permanent and not account
+        self.account = account
 
 
 class OutcomeUnknown(Exception):

@@ -9,6 +9,10 @@ provider's id, or puts it back to pending when the provider has nothing.
 
 Sending is paced at a configurable rate (fixed spacing; ``0`` is unlimited), per dispatcher.
 
+When the provider refuses our account or credentials (``SendFailure.account``), no message is to blame:
+dispatch pauses (1 minute, doubling to 30), puts the row back to pending without counting the attempt,
+logs what to fix, and sends nothing more until the pause ends; the first message accepted ends it.
+
 When claiming, a row to a number that replied 退订 / STOP is failed with ``opted_out`` (it stays on the
 progress page), and a row the sending window holds back (quiet hours, the daily cap per number) is marked
 ``held`` until the instant it may go, when it is claimed like a pending row.
@@ -42,6 +46,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_RECONCILE_AFTER = timedelta(seconds=30)
 LOST_CODE = "unknown-outcome"
+ACCOUNT_PAUSED_CODE = "account_paused"
 OPTED_OUT_CODE = "opted_out"
 # Rows that count toward a number's daily cap: sends that started today, whatever the provider said since.
 _COUNTED = (
@@ -94,6 +99,17 @@ class SendRate:
 
 
 @dataclass(frozen=True)
+class AccountPause:
+    """How long dispatch waits after the provider refused our account: doubling, bounded."""
+
+    first: timedelta = timedelta(minutes=1)
+    longest: timedelta = timedelta(minutes=30)
+
+    def length(self, refusals_in_a_row: int) -> timedelta:
+        return min(self.first * (2 ** max(refusals_in_a_row - 1, 0)), self.longest)
+
+
+@dataclass(frozen=True)
 class ReconcileReport:
     """What ``reconcile_sending`` did with the rows it found left ``sending``."""
 
@@ -121,6 +137,7 @@ class Dispatcher:
         rate: SendRate | None = None,
         reconcile_after: timedelta = DEFAULT_RECONCILE_AFTER,
         window: SendingWindow | None = None,
+        account_pause: AccountPause | None = None,
     ) -> None:
         """``reconcile_after``: how old an attempt must be before ``reconcile_sending`` may decide it.
 
@@ -134,6 +151,17 @@ class Dispatcher:
         self.rate = rate or SendRate(0)
         self.reconcile_after = reconcile_after
         self.window = window or SendingWindow()
+        self.account_pause = account_pause or AccountPause()
+        self._pause_lock = threading.Lock()
+        self._paused_until: datetime | None = None
+        self._account_refusals = 0
+
+    @property
+    def paused_until(self) -> datetime | None:
+        """While the provider refuses our account: when the next try is due (else None)."""
+        with self._pause_lock:
+            until = self._paused_until
+        return until if until is not None and until > self.now() else None
 
     @property
     def claim_size(self) -> int:
@@ -269,6 +297,10 @@ class Dispatcher:
 
     def _send(self, claimed: _Claimed) -> None:
         message = claimed.message
+        until = self.paused_until
+        if until is not None:  # claimed before the provider refused our account: wait with the rest
+            self._release(claimed, until)
+            return
         self.rate.wait()
         if not self._mark_started(claimed):
             log.info("SMS %s was reconciled while it waited to be sent; leaving it", message.notification_id)
@@ -276,7 +308,10 @@ class Dispatcher:
         try:
             result = self.notifier.send(message)
         except SendFailure as failure:
-            self._record_failure(message, failure)
+            if failure.account:
+                self._pause_for_account(claimed, failure)
+            else:
+                self._record_failure(message, failure)
             return
         except OutcomeUnknown as unknown:
             self._record_unknown(message, unknown)
@@ -295,6 +330,41 @@ class Dispatcher:
                 log.warning("SMS %s is already %s; provider id %s not recorded", row.id, row.status, result)
                 return
             self._mark_sent(session, row, result)
+        with self._pause_lock:
+            self._account_refusals = 0
+
+    def _pause_for_account(self, claimed: _Claimed, failure: SendFailure) -> None:
+        with self._pause_lock:
+            self._account_refusals += 1
+            until = self.now() + self.account_pause.length(self._account_refusals)
+            self._paused_until = until
+        log.error(
+            "the SMS provider refused our account or credentials (%s %s): check TWILIO_ACCOUNT_SID and "
+            "TWILIO_AUTH_TOKEN and the account's status; SMS sending is paused until %s and nothing is lost",
+            failure.code,
+            mask_phones_in(failure.message),
+            until.isoformat(),
+        )
+        self._release(claimed, until, failure.code)
+
+    def _release(self, claimed: _Claimed, until: datetime, code: str = ACCOUNT_PAUSED_CODE) -> None:
+        """Back to pending for ``until``; the attempt is not counted, the message did nothing wrong."""
+        with self.db.write() as session:
+            session.execute(
+                update(Notification)
+                .where(col(Notification.id) == claimed.message.notification_id)
+                .where(col(Notification.status) == NotificationStatus.SENDING)
+                .where(col(Notification.attempts) == claimed.attempts)
+                .values(
+                    status=NotificationStatus.PENDING,
+                    attempts=claimed.attempts - 1,
+                    next_attempt_at=until,
+                    error_code=code,
+                    error_message=DISPATCH_NOTES[ACCOUNT_PAUSED_CODE].format(
+                        until=format_local(until, self.window.zone)
+                    ),
+                )
+            )
 
     def _mark_started(self, claimed: _Claimed) -> bool:
         """Stamp the instant the call starts, if the row is still this claim's (nobody reconciled it)."""

@@ -103,6 +103,8 @@ DISPATCH_NOTES: dict[str, str] = {
     "quiet_hours": "夜间免打扰时段，{until}后发送 / quiet hours: goes out at {until}",
     "daily_cap": "已达该号码当日短信上限，{until}后发送 / the number's SMS cap for the day is reached: "
     "goes out at {until}",
+    "account_paused": "短信平台拒绝了本系统的账号或密钥，发送暂停，{until}后重试 / the SMS provider refused "
+    "our account or credentials: sending is paused, next try at {until}",
 }
 
 RATING_LABELS: dict[int, dict[str, str]] = {

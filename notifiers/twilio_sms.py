@@ -6,6 +6,8 @@ What the provider says is sorted into three answers for dispatch:
 - refused or not reached: ``SendFailure``, permanent for a 4xx other than 429 (21211 invalid number,
   21614 not a mobile, 21610 the recipient sent STOP, 21408, 21612 ...), temporary for 429 / 20429, 5xx
   and a connection that never carried the request;
+- our credentials or account refused (HTTP 401/403: 20003, 20403, 10001, 70051): ``SendFailure`` with
+  ``account=True``, which pauses dispatch instead of failing a message that did nothing wrong;
 - no answer after the request went out (a read time-out, a dropped reply): ``OutcomeUnknown``. Twilio may
   have taken and billed the message, so it is not sent again blindly; ``lookup_sent`` asks Twilio later.
 """
@@ -36,6 +38,9 @@ INBOUND_PATH: Final = "/webhooks/twilio/inbound"
 BODY_TOO_LONG_CODE: Final = "21617"  # what Twilio would answer; we refuse before calling
 UNKNOWN_OUTCOME_CODE: Final = "unknown-outcome"
 LOOKUP_LIMIT: Final = 1000
+# Our credentials or account, not the message: 20003 permission denied (wrong SID/token), 20403 forbidden,
+# 10001 account not active, 70051 authorization failed. The HTTP status (401/403) catches the rest.
+ACCOUNT_FAULT_CODES: Final = frozenset({20003, 20403, 10001, 70051})
 """Messages to one recipient read at most while looking for one attempt (newest first)."""
 _QUERY: Final = re.compile(r"\?[^\s'\")]*")
 
@@ -168,6 +173,8 @@ class TwilioSmsNotifier:
 def _rest_failure(exc: TwilioRestException) -> SendFailure:
     code = str(exc.code) if exc.code is not None else f"http-{exc.status}"
     reason = mask_phones_in(str(exc.msg or ""))[:400] or f"HTTP {exc.status}"
+    if exc.status in (401, 403) or exc.code in ACCOUNT_FAULT_CODES:
+        return SendFailure(code, reason, permanent=False, account=True)
     temporary = exc.status == 429 or exc.code == 20429 or exc.status >= 500
     return SendFailure(code, reason, permanent=not temporary)
 

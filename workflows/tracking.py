@@ -14,7 +14,6 @@ from sqlmodel import Session
 
 from models import TrackingCounter
 
-
 # yymmdd + a sequence of 4 digits (5 or more past 9,999 in a day) + the check digit.
 MIN_DIGITS, MAX_DIGITS = 11, 14
 

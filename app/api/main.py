@@ -35,7 +35,13 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     app.include_router(webhooks.router)
 
     @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, str]:
-        return {"status": "ok", "notifier": runtime.notifier.name}
+    def healthz() -> dict[str, str | None]:
+        """Liveness, and whether SMS is paused because the provider refused our account."""
+        paused = runtime.dispatcher.paused_until
+        return {
+            "status": "ok",
+            "notifier": runtime.notifier.name,
+            "sms_paused_until": paused.isoformat() if paused else None,
+        }
 
     return app

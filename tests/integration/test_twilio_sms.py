@@ -190,6 +190,58 @@ def test_refusals_for_the_recipient_are_permanent(fake: FakeTwilio, to: str, cod
     assert fake.messages == []
 
 
+def test_refused_credentials_pause_dispatch_and_lose_nothing(
+    tw_client: TestClient, tw_runtime: Runtime, fake: FakeTwilio, clock: VirtualClock
+) -> None:
+    for ref in ("WO-0001", "WO-0002", "WO-0003"):
+        tw_client.post("/api/complaints", json=submission_data(channel_ref=ref))
+    fake.auth_token = "rotated-auth-token-fedcba9876543210"  # the account's token changed under us
+
+    assert tw_runtime.dispatcher.drain() == 3
+    first_pause = T0 + timedelta(minutes=1)
+    assert [(r.status, r.attempts, r.error_code, r.next_attempt_at) for r in sms_rows(tw_runtime)] == [
+        ("pending", 0, "20003", first_pause),
+        ("pending", 0, "account_paused", first_pause),
+        ("pending", 0, "account_paused", first_pause),
+    ]
+    assert sms_rows(tw_runtime)[1].error_message == (
+        "短信平台拒绝了本系统的账号或密钥，发送暂停，12月3日08:01后重试 / the SMS provider refused our account "
+        "or credentials: sending is paused, next try at 12月3日08:01"
+    )
+    assert [a.status for a in fake.create_attempts] == [401]
+    assert tw_client.get("/healthz").json()["sms_paused_until"] == "2026-12-03T00:01:00+00:00"
+
+    clock.advance(timedelta(seconds=59))
+    assert tw_runtime.dispatcher.drain() == 0
+    clock.advance(timedelta(seconds=1))
+    tw_runtime.dispatcher.drain()  # still refused: the pause doubles
+    assert [a.status for a in fake.create_attempts] == [401, 401]
+    assert tw_runtime.dispatcher.paused_until == T0 + timedelta(minutes=3)
+
+    fake.auth_token = FAKE_AUTH_TOKEN  # an operator restored the credentials
+    clock.advance(timedelta(minutes=2))
+    assert tw_runtime.dispatcher.drain() == 3
+    assert [(r.status, r.attempts, r.error_code) for r in sms_rows(tw_runtime)] == [("sent", 1, None)] * 3
+    assert len(fake.messages) == 3
+    assert tw_client.get("/healthz").json()["sms_paused_until"] is None
+
+    tw_client.post("/api/complaints", json=submission_data(channel_ref="WO-0004"))
+    fake.auth_token = "rotated-auth-token-fedcba9876543210"
+    tw_runtime.dispatcher.drain()  # a success in between: the next pause starts at a minute again
+    assert tw_runtime.dispatcher.paused_until == clock.now() + timedelta(minutes=1)
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [(401, 20003), (403, 20403), (401, 70051), (403, 10001), (400, 10001)]
+)
+def test_account_refusals_are_not_blamed_on_the_message(fake: FakeTwilio, status: int, code: int) -> None:
+    fake.script(ScriptedResponse.error(status, code, "refused"))
+    with pytest.raises(SendFailure) as caught:
+        notifier_for(fake).send(OutgoingSms(1, EXAMPLE_MOBILE_E164, "x"))
+
+    assert (caught.value.code, caught.value.account, caught.value.permanent) == (str(code), True, False)
+
+
 def test_body_over_1600_characters_is_refused_without_a_request(fake: FakeTwilio) -> None:
     with pytest.raises(SendFailure) as caught:
         notifier_for(fake).send(OutgoingSms(1, EXAMPLE_MOBILE_E164, "中" * 1601))
