@@ -112,6 +112,20 @@ def run_replay(
         )
 
 
+REPORT_MEASURES: tuple[tuple[str, Callable[[Any], int]], ...] = (
+    ("clocks 时钟数", lambda o: o.total),
+    ("met on time 按时", lambda o: o.met_on_time),
+    ("met late 超时完成", lambda o: o.met_late),
+    ("open, overdue 未完成已超时", lambda o: o.open_overdue),
+    ("open, in time 未完成未超时", lambda o: o.open_in_time),
+    ("stopped 已停止", lambda o: o.stopped),
+    ("breached 超时合计", lambda o: o.breached),
+    ("warnings fired 预警", lambda o: o.levels_fired.get("warning", 0)),
+    ("breaches fired 超时提醒", lambda o: o.levels_fired.get("breach", 0)),
+    ("escalations fired 升级", lambda o: o.levels_fired.get("escalation", 0)),
+)
+
+
 def _hours(value: float | None) -> str:
     return "-" if value is None else f"{value:,.1f} h"
 
@@ -134,38 +148,14 @@ def print_replay_report(console: Console, result: Any) -> None:
         for key, count in list(counts.items())[:12]:
             volumes.add_row(name, key, f"{count:,}")
     console.print(volumes)
+    # One column per clock kind and one row per measure: fits an 80-column terminal or a log.
+    kinds = [(kind, outcome) for kind, outcome in report.clocks.items() if outcome.total]
     clocks = Table(title="Deadlines / 时限")
-    clocks.add_column("clock", no_wrap=True, min_width=10)
-    for header in (
-        "total",
-        "on time",
-        "late",
-        "overdue",
-        "open",
-        "stopped",
-        "breached",
-        "warn",
-        "breach",
-        "escal.",
-    ):
-        clocks.add_column(header, justify="right", no_wrap=True)
-    for kind, outcome in report.clocks.items():
-        if not outcome.total:
-            continue
-        fired = outcome.levels_fired
-        clocks.add_row(
-            kind,
-            f"{outcome.total:,}",
-            f"{outcome.met_on_time:,}",
-            f"{outcome.met_late:,}",
-            f"{outcome.open_overdue:,}",
-            f"{outcome.open_in_time:,}",
-            f"{outcome.stopped:,}",
-            f"{outcome.breached:,}",
-            f"{fired.get('warning', 0):,}",
-            f"{fired.get('breach', 0):,}",
-            f"{fired.get('escalation', 0):,}",
-        )
+    clocks.add_column("", no_wrap=True)
+    for kind, _ in kinds:
+        clocks.add_column(kind, justify="right", no_wrap=True)
+    for label, value in REPORT_MEASURES:
+        clocks.add_row(label, *(f"{value(outcome):,}" for _, outcome in kinds))
     console.print(clocks)
     r, s = report.time_to_response, report.time_to_resolution
     console.print(

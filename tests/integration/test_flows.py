@@ -4,8 +4,10 @@ from collections.abc import Iterator
 
 import pytest
 from prefect.testing.utilities import prefect_test_harness
+from rich.console import Console
 from sqlmodel import col, func, select
 
+from app.batch_cli import print_replay_report
 from models import Complaint
 from models.db import Database
 from tests.conftest import REPO, T0
@@ -77,4 +79,26 @@ def test_replay_reports_exact_sla_outcomes(sqlite_url: str) -> None:
         ("R-2", "resolved"),
         ("R-3", "resolved"),
         ("R-4", "assigned"),
+    ]
+    console = Console(width=80, record=True, color_system=None)
+    print_replay_report(console, result)
+    lines = [line.rstrip() for line in console.export_text().splitlines()]
+    assert max(len(line) for line in lines) <= 80
+    table = lines[lines.index("                       Deadlines / 时限") + 1 :]
+    assert table[:15] == [
+        "┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━┳━━━━━━━━━━━━┳━━━━━━━━┓",
+        "┃                            ┃ response ┃ resolution ┃ update ┃",
+        "┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━╇━━━━━━━━━━━━╇━━━━━━━━┩",
+        "│ clocks 时钟数              │        4 │          4 │      1 │",
+        "│ met on time 按时           │        1 │          3 │      0 │",
+        "│ met late 超时完成          │        2 │          0 │      0 │",
+        "│ open, overdue 未完成已超时 │        1 │          1 │      0 │",
+        "│ open, in time 未完成未超时 │        0 │          0 │      0 │",
+        "│ stopped 已停止             │        0 │          0 │      1 │",
+        "│ breached 超时合计          │        3 │          1 │      1 │",
+        "│ warnings fired 预警        │        4 │          1 │      1 │",
+        "│ breaches fired 超时提醒    │        3 │          1 │      1 │",
+        "│ escalations fired 升级     │        3 │          1 │      0 │",
+        "└────────────────────────────┴──────────┴────────────┴────────┘",
+        "time to response: median 30.0 h, p90 86.0 h (n=3)",
     ]
