@@ -8,6 +8,7 @@ from workflows.config import DomainConfig
 
 # Realistic values for a preview: the longest department name the routing table has, a full link.
 SAMPLE_TRACKING_NO = "261203-0042-6"
+SAMPLE_ACCESS_KEY = "k7m2x9q4abcd"  # as long as every real key (workflows/access.py)
 SAMPLE_DUE = datetime(2026, 12, 31, 15, 59, tzinfo=UTC)
 
 
@@ -18,7 +19,7 @@ def sample_params(config: DomainConfig, locale: str) -> dict[str, str]:
     return {
         "tracking_no": SAMPLE_TRACKING_NO,
         "department": longest.name_zh if locale == "zh" else longest.name_en,
-        "link": config.progress_link(SAMPLE_TRACKING_NO),
+        "link": config.progress_link(SAMPLE_ACCESS_KEY),
         "response_due": due,
         "resolution_due": due,
         "update_due": due,

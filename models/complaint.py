@@ -62,6 +62,8 @@ class Complaint(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     tracking_no: str = Field(unique=True, max_length=32)
+    # The secret half of the enterprise's progress link (workflows/access.py); never on a public page.
+    access_key: str = Field(unique=True, index=True, max_length=16)
     channel: Channel = Field(sa_type=enum_type(Channel))
     channel_ref: str = Field(max_length=64)
     received_at: datetime = Field(sa_type=UTCDateTime)

@@ -54,8 +54,12 @@ class MessagePublic(BaseModel):
 
 
 class ComplaintPublic(BaseModel):
+    """A complaint as staff see it (the staff API; never a public page)."""
+
     id: int
     tracking_no: str
+    # The enterprise's own progress link, as its SMS carry it (to read out or resend).
+    progress_url: str
     version: int
     status: Status
     complexity: Complexity
@@ -118,14 +122,18 @@ class TrackClock(BaseModel):
 
 
 class TrackView(BaseModel):
-    """The enterprise's public progress page: no internal notes, phone masked."""
+    """The enterprise's public progress page: no internal notes, phone masked.
+
+    ``full`` is False when opened by tracking number alone: then no title, no notes and no messages.
+    """
 
     tracking_no: str
     status: Status
     status_label: str
     complexity: Complexity
     department: str | None
-    title: str
+    full: bool
+    title: str | None
     received_at: datetime
     contact_phone: str
     clocks: list[TrackClock]

@@ -26,9 +26,17 @@ class DomainConfig:
     def levels(self) -> LevelPlan:
         return self.policy.level_list
 
-    def progress_link(self, tracking_no: str) -> str:
-        base = self.policy.notifications.public_base_url.rstrip("/")
-        return f"{base}/t/{tracking_no}"
+    def progress_link(self, access_key: str) -> str:
+        """The enterprise's own link (sent by SMS): the whole public record of its complaint."""
+        return f"{self._public_base}/p/{access_key}"
+
+    def tracking_link(self, tracking_no: str) -> str:
+        """The link anyone with the tracking number may open: status, milestones and deadlines only."""
+        return f"{self._public_base}/t/{tracking_no}"
+
+    @property
+    def _public_base(self) -> str:
+        return self.policy.notifications.public_base_url.rstrip("/")
 
     def department_name(self, code: str | None, locale: str = "zh") -> str:
         info = self.routing.departments.get(code or "")

@@ -24,6 +24,7 @@ from models import (
     Status,
 )
 from models.db import insert_rows, reserve_ids, table_of
+from workflows.access import new_access_key
 from workflows.config import DomainConfig
 from workflows.errors import InvalidInput
 from workflows.outbox import enterprise_message_row, sms_params
@@ -201,6 +202,7 @@ def _write(
         complaint_rows.append(
             {
                 "tracking_no": item.tracking_no,
+                "access_key": new_access_key(),
                 "channel": sub.channel,
                 "channel_ref": sub.channel_ref,
                 "received_at": item.received_at,
@@ -275,11 +277,15 @@ def _write(
             phone=item.phone if item.phone and is_mobile(item.phone) else None,
             template="received",
             params=sms_params(
-                config, item.tracking_no, item.sorting.suggested_department if item.sorting else None, due
+                config,
+                item.tracking_no,
+                row["access_key"],
+                item.sorting.suggested_department if item.sorting else None,
+                due,
             ),
             now=now,
         )
-        for item, cid, event_id, due in zip(checked, ids, event_ids, dues, strict=True)
+        for item, cid, event_id, due, row in zip(checked, ids, event_ids, dues, complaint_rows, strict=True)
     ]
     insert_rows(session, table_of(Notification), notification_rows)
     clocks_of: dict[int, list[dict[str, Any]]] = defaultdict(list)

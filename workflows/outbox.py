@@ -25,6 +25,7 @@ ENTERPRISE_INBOX = "enterprise"
 def sms_params(
     ctx: DomainConfig,
     tracking_no: str,
+    access_key: str,
     department: str | None,
     dues: Mapping[ClockKind, datetime],
     locale: str = "zh",
@@ -32,7 +33,7 @@ def sms_params(
     params = {
         "tracking_no": tracking_no,
         "department": ctx.department_name(department, locale),
-        "link": ctx.progress_link(tracking_no),
+        "link": ctx.progress_link(access_key),
     }
     for kind, due in dues.items():
         params[f"{kind.value}_due"] = format_local(due, ctx.zone, locale)
@@ -84,6 +85,7 @@ def notify_enterprise(
     params = sms_params(
         ctx,
         complaint.tracking_no,
+        complaint.access_key,
         complaint.department or complaint.suggested_department,
         {kind: clock.due_at for kind, clock in clocks.items()},
     )

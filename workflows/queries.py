@@ -36,6 +36,7 @@ from models.public import (
 from models.types import UTCDateTime
 from notifiers.masking import mask_phone
 from notifiers.templates import ACTION_LABELS, CLOCK_NAMES, STATUS_LABELS, bilingual
+from workflows.access import looks_like_access_key
 from workflows.config import DomainConfig
 from workflows.errors import NotFound
 from workflows.sla import level_instant
@@ -121,6 +122,7 @@ def complaint_view(
     view = ComplaintPublic.model_validate(
         {
             **complaint.model_dump(),
+            "progress_url": config.progress_link(complaint.access_key),
             "clocks": clock_views(
                 session, clocks if clocks is not None else clocks_of(session, complaint.id), config, now
             ),
@@ -172,7 +174,14 @@ def fresh_complaint_view(
                 ],
             )
         )
-    return ComplaintPublic.model_validate({**complaint_row, "rating": None, "clocks": clocks})
+    return ComplaintPublic.model_validate(
+        {
+            **complaint_row,
+            "progress_url": config.progress_link(complaint_row["access_key"]),
+            "rating": None,
+            "clocks": clocks,
+        }
+    )
 
 
 def get_complaint(session: Session, complaint_id: int) -> Complaint:
@@ -276,8 +285,21 @@ def find_by_tracking_no(session: Session, tracking_no: str) -> Complaint:
     return complaint
 
 
-def track_view(session: Session, complaint: Complaint, config: DomainConfig, now: datetime) -> TrackView:
-    """The public progress page (全程公开办理进度): milestones, public notes, messages sent to the enterprise."""
+def find_by_access_key(session: Session, key: str) -> Complaint:
+    """The complaint an SMS link names; one answer for a malformed and an unknown key (nothing to probe)."""
+    complaint = None
+    if looks_like_access_key(key):
+        complaint = session.exec(select(Complaint).where(Complaint.access_key == key.lower())).first()
+    if complaint is None:
+        raise NotFound("no complaint has this link; open the link in your SMS, or use the tracking number")
+    return complaint
+
+
+def track_view(
+    session: Session, complaint: Complaint, config: DomainConfig, now: datetime, *, full: bool
+) -> TrackView:
+    """The public progress page (全程公开办理进度): milestones and deadlines for anyone with the number;
+    with ``full`` (the enterprise's key link) also the title, the public notes and the messages sent."""
     assert complaint.id is not None
     events = session.exec(
         select(ComplaintEvent)
@@ -305,6 +327,7 @@ def track_view(session: Session, complaint: Complaint, config: DomainConfig, now
             update={"recipient": mask_phone(m.recipient) if m.recipient.startswith("+") else m.recipient}
         )
         for m in messages
+        if full
     ]
     return TrackView(
         tracking_no=complaint.tracking_no,
@@ -312,7 +335,8 @@ def track_view(session: Session, complaint: Complaint, config: DomainConfig, now
         status_label=bilingual(STATUS_LABELS, complaint.status.value),
         complexity=complaint.complexity,
         department=config.department_name(complaint.department) if complaint.department else None,
-        title=complaint.title,
+        full=full,
+        title=complaint.title if full else None,
         received_at=complaint.received_at,
         contact_phone=mask_phone(complaint.contact_phone),
         clocks=clocks,
@@ -322,7 +346,7 @@ def track_view(session: Session, complaint: Complaint, config: DomainConfig, now
                 action=e.action,
                 label=bilingual(ACTION_LABELS, e.action),
                 status=e.to_status,
-                note=e.note if e.note_public else None,
+                note=e.note if full and e.note_public else None,
             )
             for e in events
         ],

@@ -191,20 +191,49 @@ def test_public_track_view_masks_phone_and_hides_internal_notes(
 ) -> None:
     body = file(client)
     cid = body["id"]
+    key = body["progress_url"].removeprefix("https://ts.example.gov.cn/p/")
+    assert len(key) == 12 and key.isalnum() and key == key.lower()
     clock.advance(timedelta(hours=1))
     do(client, cid, "accept")
     do(client, cid, "comment", note="内部：执法人员姓名待核实")
     do(client, cid, "assign", department="market-regulation", note="内部备注")
-    view = client.get(f"/api/track/{body['tracking_no'].replace('-', ' ')}").json()
+    do(client, cid, "respond", note="已联系执法大队核实", public=True)
+
+    view = client.get(f"/api/progress/{key}").json()
+    assert view["full"] is True
+    assert view["title"] == "经营场所检查问题"
     assert view["contact_phone"] == "+86 131****6789"
     assert [(e["action"], e["note"]) for e in view["events"]] == [
         ("intake", None),
         ("accept", None),
         ("assign", None),
+        ("respond", "已联系执法大队核实"),
     ]
     assert view["department"] == "区市场监督管理局"
-    assert [m["template"] for m in view["messages"]] == ["received", "assigned"]
+    assert [m["template"] for m in view["messages"]] == ["received", "assigned", "responded"]
     assert view["messages"][0]["recipient"] == "+86 131****6789"
+    assert view["messages"][0]["body"].endswith(f"进度：https://ts.example.gov.cn/p/{key}")
+
+    # The tracking number alone (guessable): status, milestones, deadlines; no title, notes or messages.
+    by_number = client.get(f"/api/track/{body['tracking_no'].replace('-', ' ')}").json()
+    assert by_number["full"] is False
+    assert (by_number["title"], by_number["messages"]) == (None, [])
+    assert [(e["action"], e["note"]) for e in by_number["events"]] == [
+        ("intake", None),
+        ("accept", None),
+        ("assign", None),
+        ("respond", None),
+    ]
+    assert by_number["status"] == view["status"] == "responded"
+    assert by_number["clocks"] == view["clocks"]
+
+    unknown_key = {
+        "detail": "no complaint has this link; open the link in your SMS, or use the tracking number"
+    }
+    for wrong in ("23456789abcd", "0" * 12, key[:-1], "x" * 500):
+        answer = client.get(f"/api/progress/{wrong}")
+        assert (answer.status_code, answer.json()) == (404, unknown_key), wrong
+    assert client.get(f"/api/progress/{key.upper()}").json()["full"] is True  # keys copied by hand
     assert client.get("/api/track/261203-0001-9").json() == {
         "detail": "'261203-0001-9' is not a tracking number (format 261203-0042-7; check the last digit)"
     }
@@ -213,9 +242,16 @@ def test_public_track_view_masks_phone_and_hides_internal_notes(
     assert long_input.json() == {
         "detail": f"'{'7' * 40}…' is not a tracking number (format 261203-0042-7; check the last digit)"
     }
-    page = client.get(f"/t/{body['tracking_no']}")
+
+    page = client.get(f"/p/{key}")
     assert page.status_code == 200
     assert "+86 131****6789" in page.text and "13123456789" not in page.text
+    assert "经营场所检查问题" in page.text and "已联系执法大队核实" in page.text
+    number_page = client.get(f"/t/{body['tracking_no']}")
+    assert number_page.status_code == 200
+    assert "经营场所检查问题" not in number_page.text and "已联系执法大队核实" not in number_page.text
+    assert "请通过短信中的链接查看" in number_page.text
+    assert client.get("/p/23456789abcd").status_code == 404
 
 
 def test_out_of_range_ids_and_dates_are_4xx_and_change_nothing(

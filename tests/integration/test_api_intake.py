@@ -44,9 +44,11 @@ def test_intake_returns_tracking_number_and_exact_deadlines(client: TestClient) 
 def test_intake_queues_received_sms_with_tracking_number_and_promises(
     client: TestClient, runtime: Runtime
 ) -> None:
-    client.post("/api/complaints", json=submission_data(received_at="2026-12-03T07:30:00+08:00"))
+    filed = client.post("/api/complaints", json=submission_data(received_at="2026-12-03T07:30:00+08:00"))
     with runtime.db.read() as session:
         (sms,) = session.exec(select(Notification)).all()
+        (key,) = session.exec(select(Complaint.access_key)).all()
+    assert filed.json()["progress_url"] == f"https://ts.example.gov.cn/p/{key}"
     assert (sms.channel, sms.recipient, sms.status, sms.template) == (
         "sms",
         EXAMPLE_MOBILE_E164,
@@ -55,7 +57,7 @@ def test_intake_queues_received_sms_with_tracking_number_and_promises(
     )
     assert sms.body == (
         "【即诉即办】您的投诉已受理，受理编号261203-0001-2，将于12月3日19:30前响应、12月5日07:30前办结。"
-        "进度：https://ts.example.gov.cn/t/261203-0001-2"
+        f"进度：https://ts.example.gov.cn/p/{key}"
     )
 
 

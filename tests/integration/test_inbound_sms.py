@@ -184,7 +184,7 @@ def test_opt_out_fails_the_next_sms_and_opt_in_resumes(
         "opted_out",
         "收件人已回复退订，短信未发送（回复“订阅”可恢复） / the recipient replied STOP (退订); not sent",
     )
-    page = tw_client.get(f"/api/track/{complaint(tw_runtime, cid).tracking_no}").json()
+    page = tw_client.get(f"/api/progress/{complaint(tw_runtime, cid).access_key}").json()
     assert [(m["template"], m["status"], m["error_code"]) for m in page["messages"]] == [
         ("received", "sent", None),
         ("assigned", "failed", "opted_out"),
@@ -238,7 +238,7 @@ def test_free_text_is_attached_as_a_public_message_and_staff_are_told(
         ("department:market-regulation", "enterprise_message", body, "delivered", False),
         ("role:supervisor", "enterprise_message", body, "delivered", False),
     ]
-    page = tw_client.get(f"/api/track/{tracking_no}").json()
+    page = tw_client.get(f"/api/progress/{complaint(tw_runtime, cid).access_key}").json()
     assert page["events"][-1] == {
         "at": "2026-12-03T00:05:00Z",
         "action": "enterprise_message",

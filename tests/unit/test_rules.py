@@ -10,6 +10,7 @@ import pytest
 from models import Action, Status
 from tests.conftest import shared_data
 from tests.support.factories import credit_code_with_check
+from workflows.access import looks_like_access_key, new_access_key
 from workflows.errors import InvalidInput
 from workflows.lifecycle import MOVES, allowed_actions
 from workflows.policy import PolicyError, load_policy, parse_duration
@@ -124,3 +125,12 @@ def test_tracking_day_is_the_local_date_not_the_utc_one() -> None:
     late_evening_utc = datetime(2026, 12, 3, 23, 30, tzinfo=UTC)  # 07:30 on 12-04 in Asia/Shanghai
     assert local_day(late_evening_utc, ZoneInfo("Asia/Shanghai")) == "261204"
     assert local_day(late_evening_utc, ZoneInfo("UTC")) == "261203"
+
+
+def test_access_keys_are_twelve_unambiguous_characters_and_never_repeat() -> None:
+    keys = {new_access_key() for _ in range(5000)}
+    assert len(keys) == 5000
+    assert all(len(key) == 12 and set(key) <= set("23456789abcdefghjkmnpqrstuvwxyz") for key in keys)
+    assert looks_like_access_key("K7M2X9Q4ABCD")  # copied by hand in capitals
+    assert not looks_like_access_key("k7m2x9q4abc0")  # 0 is never used (read as o)
+    assert not looks_like_access_key("k7m2x9q4abc")  # a character short

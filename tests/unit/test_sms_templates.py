@@ -14,7 +14,7 @@ LONG_LINK_BASE = "https://12345.chengdu-district.example.gov.cn"
 
 @pytest.mark.parametrize("name", list(SMS_TEMPLATES))
 def test_chinese_template_fits_two_segments(name: str, config: DomainConfig) -> None:
-    params = sample_params(config, "zh") | {"link": f"{LONG_LINK_BASE}/t/261203-0042-6"}
+    params = sample_params(config, "zh") | {"link": f"{LONG_LINK_BASE}/p/k7m2x9q4abcd"}
     count = count_segments(render_sms(name, params, "zh"))
     assert count.encoding == "UCS-2"
     assert count.segments <= 2, (name, count)
@@ -24,9 +24,9 @@ def test_received_template_exact_text(config: DomainConfig) -> None:
     body, count = preview(config, text=None, template="received", locale="zh")
     assert body == (
         "【即诉即办】您的投诉已受理，受理编号261203-0042-6，将于12月31日23:59前响应、12月31日23:59前办结。"
-        "进度：http://127.0.0.1:8000/t/261203-0042-6"
+        "进度：http://127.0.0.1:8000/p/k7m2x9q4abcd"
     )
-    assert (count.encoding, count.characters, count.segments) == ("UCS-2", 104, 2)
+    assert (count.encoding, count.characters, count.segments) == ("UCS-2", 103, 2)
 
 
 def test_sms_preview_command_prints_body_encoding_and_segments() -> None:
