@@ -151,11 +151,17 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     plan = _bulk_insert(table, tuple(rows[0]), connection.dialect)
     if any(len(row) != len(plan.names) for row in rows):
         raise ValueError(f"insert_rows into {table.name}: every row must name the same columns")
-    # Column by column: one map() per column runs the conversion in C's loop, not Python's.
+    # Column by column: one map() per column runs the conversion in C's loop, not Python's; a column
+    # holding one object throughout (the batch's ``now`` in created_at, recorded_at ...) converts once.
     columns = []
     for name, process in zip(plan.names, plan.processors, strict=True):
         values = [row[name] for row in rows]
-        columns.append(list(map(process, values)) if process else values)
+        if process is None:
+            columns.append(values)
+        elif all(value is values[0] for value in values):
+            columns.append([process(values[0])] * len(values))
+        else:
+            columns.append(list(map(process, values)))
     params: list[Any] = list(zip(*columns, strict=True))
     if not plan.positional:
         params = [dict(zip(plan.names, values, strict=True)) for values in params]
