@@ -75,11 +75,13 @@ def clock_view(clock: Clock, fired: Sequence[ClockLevel], config: DomainConfig, 
     )
 
 
+# The order people read the clocks in: first the promise to answer, then to resolve, then updates.
+CLOCK_READING_ORDER = {ClockKind.RESPONSE: 0, ClockKind.RESOLUTION: 1, ClockKind.UPDATE: 2}
+
+
 def clocks_of(session: Session, complaint_id: int) -> list[Clock]:
-    statement = (
-        select(Clock).where(Clock.complaint_id == complaint_id).order_by(col(Clock.kind), col(Clock.cycle))
-    )
-    return list(session.exec(statement))
+    statement = select(Clock).where(Clock.complaint_id == complaint_id)
+    return sorted(session.exec(statement), key=lambda c: (CLOCK_READING_ORDER[c.kind], c.cycle))
 
 
 def clock_views(
@@ -90,8 +92,7 @@ def clock_views(
     if ids:
         for row in session.exec(select(ClockLevel).where(col(ClockLevel.clock_id).in_(ids))):
             fired[row.clock_id].append(row)
-    order = {ClockKind.RESPONSE: 0, ClockKind.RESOLUTION: 1, ClockKind.UPDATE: 2}
-    ordered = sorted(clocks, key=lambda c: (order[c.kind], c.cycle))
+    ordered = sorted(clocks, key=lambda c: (CLOCK_READING_ORDER[c.kind], c.cycle))
     return [clock_view(c, fired[c.id or 0], config, now) for c in ordered]
 
 
