@@ -1,7 +1,15 @@
 """What is stored: SQLModel tables, enums, engine and sessions, migrations."""
 
 from models.clock import Clock, ClockLevel
-from models.complaint import ActionRequest, Complaint, ComplaintCreate, ComplaintEvent, TrackingCounter
+from models.complaint import (
+    ActionRequest,
+    Complaint,
+    ComplaintCreate,
+    ComplaintEvent,
+    EnterpriseMessage,
+    EnterpriseRating,
+    TrackingCounter,
+)
 from models.department import Department
 from models.enums import (
     Action,
@@ -30,6 +38,8 @@ __all__ = [
     "ComplaintEvent",
     "Complexity",
     "Department",
+    "EnterpriseMessage",
+    "EnterpriseRating",
     "HeldReceipt",
     "InboundSms",
     "LevelName",

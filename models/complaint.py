@@ -137,3 +137,19 @@ class ActionRequest(BaseModel):
     reason: OptionalText = PydanticField(default=None, max_length=500)
     clock: ClockKind | None = None
     due_at: Instant = None
+
+
+class EnterpriseMessage(BaseModel):
+    """A message the enterprise writes on its progress page (the key link of its SMS)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    text: Text = PydanticField(min_length=1, max_length=DESCRIPTION_MAX)
+
+
+class EnterpriseRating(BaseModel):
+    """满意度: 1 satisfied (满意), 2 mostly satisfied (基本满意), 3 dissatisfied (不满意)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rating: int = PydanticField(ge=1, le=3)

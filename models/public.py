@@ -139,3 +139,8 @@ class TrackView(BaseModel):
     clocks: list[TrackClock]
     events: list[TrackEvent]
     messages: list[MessagePublic]
+    # With the key only: the enterprise's rating, and what it may do on the page now.
+    rating: int | None = None
+    rating_label: str | None = None
+    can_rate: bool = False
+    can_message: bool = False

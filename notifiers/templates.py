@@ -71,6 +71,11 @@ STAFF_TEMPLATES: dict[str, dict[str, str]] = {
         "zh": "【企业留言】投诉{tracking_no}（{title}）的企业发来短信：{excerpt}",
         "en": "[Enterprise message] The enterprise of complaint {tracking_no} ({title}) wrote by SMS: {excerpt}",
     },
+    "enterprise_web_message": {
+        "zh": "【企业留言】投诉{tracking_no}（{title}）的企业在进度页留言：{excerpt}",
+        "en": "[Enterprise message] The enterprise of complaint {tracking_no} ({title}) wrote on its progress "
+        "page: {excerpt}",
+    },
 }
 
 # Answers to an SMS the enterprise sent (TwiML replies), rendered in Chinese like every SMS.

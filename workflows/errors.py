@@ -43,3 +43,7 @@ class StaleVersion(DomainError):
         )
         self.expected = expected
         self.actual = actual
+
+
+class NotNow(DomainError):
+    """The request is well formed, but the complaint's state does not take it (a rating before resolution)."""

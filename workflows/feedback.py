@@ -1,4 +1,5 @@
-"""What an enterprise sends back by SMS: a rating (满意度回访), 退订 / 订阅, or a message for its handler.
+"""What an enterprise sends back, by SMS or on its progress page: a rating (满意度回访), 退订 / 订阅 (SMS
+only), or a message for its handler.
 
 ``receive_sms`` records one inbound SMS once per provider message id and says what to answer. The enterprise
 never meets a version conflict: its rating and its messages lock the complaint row but check no version and
@@ -17,12 +18,13 @@ from sqlmodel import Session, col, select
 from models import Complaint, ComplaintEvent, InboundSms, Notification, SmsOptOut, Status
 from notifiers.templates import RATING_LABELS, render_reply
 from workflows.config import DomainConfig
-from workflows.errors import InvalidInput
+from workflows.errors import InvalidInput, NotNow
 from workflows.lifecycle import OPEN
 from workflows.outbox import staff_rows
 from workflows.validation import normalise_phone
 
 SMS_ACTOR = "enterprise:sms"
+WEB_ACTOR = "enterprise:web"
 RATE_ACTION = "rate"
 MESSAGE_ACTION = "enterprise_message"
 NOTE_MAX = 4000
@@ -169,7 +171,13 @@ def latest_open(session: Session, phone: str) -> Complaint | None:
 
 
 def record_rating(
-    session: Session, complaint: Complaint, rating: int, now: datetime, *, message_sid: str | None = None
+    session: Session,
+    complaint: Complaint,
+    rating: int,
+    now: datetime,
+    *,
+    message_sid: str | None = None,
+    actor: str = SMS_ACTOR,
 ) -> InboundResult:
     """Set the complaint's satisfaction rating (the latest reply wins) with a ``rate`` audit event."""
     assert complaint.id is not None
@@ -181,7 +189,7 @@ def record_rating(
     data: dict[str, object] = {"rating": rating, "previous": previous}
     if message_sid:
         data["message_sid"] = message_sid
-    session.add(_event(complaint, RATE_ACTION, now, note=None, data=data))
+    session.add(_event(complaint, RATE_ACTION, now, note=None, data=data, actor=actor))
     labels = RATING_LABELS[rating]
     reply = render_reply(
         "rated",
@@ -203,11 +211,31 @@ def attach_message(
     complaint = latest_open(session, phone)
     if complaint is None:
         return InboundResult(Outcome.NO_COMPLAINT, render_reply("no_complaint", {}))
+    return attach_message_to(session, complaint, body, now, config, message_sid=message_sid)
+
+
+def attach_message_to(
+    session: Session,
+    complaint: Complaint,
+    body: str,
+    now: datetime,
+    config: DomainConfig,
+    *,
+    message_sid: str | None = None,
+    actor: str = SMS_ACTOR,
+    staff_template: str = MESSAGE_ACTION,
+) -> InboundResult:
+    """Put the text on ``complaint`` as a public message (全程留痕), and tell its handlers."""
     assert complaint.id is not None
     note = _clean(body)[:NOTE_MAX]
     complaint.updated_at = now
     event = _event(
-        complaint, MESSAGE_ACTION, now, note=note, data={"message_sid": message_sid} if message_sid else {}
+        complaint,
+        MESSAGE_ACTION,
+        now,
+        note=note,
+        data={"message_sid": message_sid} if message_sid else {},
+        actor=actor,
     )
     session.add(event)
     session.flush()
@@ -215,12 +243,57 @@ def attach_message(
     excerpt = note if len(note) <= EXCERPT_MAX else note[:EXCERPT_MAX] + "…"
     params = {"tracking_no": complaint.tracking_no, "title": complaint.title[:40], "excerpt": excerpt}
     for row in staff_rows(
-        config, complaint, event_id=event.id, template=MESSAGE_ACTION, params=params, now=now
+        config, complaint, event_id=event.id, template=staff_template, params=params, now=now
     ):
         session.add(Notification(**row))
     return InboundResult(
         Outcome.MESSAGE, render_reply("message", {"tracking_no": complaint.tracking_no}), complaint.id
     )
+
+
+def is_rateable(complaint: Complaint, now: datetime, config: DomainConfig) -> bool:
+    """Resolved, or closed within the policy's rating window after resolution."""
+    if complaint.status == Status.RESOLVED:
+        return True
+    resolved = complaint.resolved_at
+    window_start = now - config.policy.feedback.rating_window
+    return complaint.status == Status.CLOSED and resolved is not None and resolved >= window_start
+
+
+def takes_messages(complaint: Complaint) -> bool:
+    return complaint.status in ATTACHABLE
+
+
+def web_message(
+    session: Session, complaint: Complaint, text: str, now: datetime, config: DomainConfig
+) -> InboundResult:
+    """A message the enterprise writes on its progress page (its key link): on that complaint only."""
+    note = _clean(unicodedata.normalize("NFC", text))
+    if not note:
+        raise InvalidInput("text", "write a message (it is empty)")
+    if len(note) > NOTE_MAX:
+        raise InvalidInput("text", f"at most {NOTE_MAX:,} characters; this one has {len(note):,}")
+    if not takes_messages(complaint):
+        raise NotNow(
+            f"complaint {complaint.tracking_no} is {complaint.status.value}: it takes no more messages; "
+            "call 12345 or file a new complaint"
+        )
+    return attach_message_to(
+        session, complaint, note, now, config, actor=WEB_ACTOR, staff_template="enterprise_web_message"
+    )
+
+
+def web_rating(
+    session: Session, complaint: Complaint, rating: int, now: datetime, config: DomainConfig
+) -> InboundResult:
+    """A rating given on the progress page: once resolved, until the rating window after it has passed."""
+    if rating not in RATING_LABELS:
+        raise InvalidInput("rating", f"a rating is 1 (满意), 2 (基本满意) or 3 (不满意), not {rating}")
+    if is_rateable(complaint, now, config):
+        return record_rating(session, complaint, rating, now, actor=WEB_ACTOR)
+    if complaint.status == Status.CLOSED:
+        raise NotNow(f"complaint {complaint.tracking_no} was resolved too long ago to be rated now")
+    raise NotNow(f"complaint {complaint.tracking_no} is not resolved yet; rate it once it is")
 
 
 def opt_out(session: Session, phone: str, now: datetime) -> InboundResult:
@@ -247,14 +320,20 @@ def is_opted_out(session: Session, phone: str) -> bool:
 
 
 def _event(
-    complaint: Complaint, action: str, now: datetime, *, note: str | None, data: dict[str, object]
+    complaint: Complaint,
+    action: str,
+    now: datetime,
+    *,
+    note: str | None,
+    data: dict[str, object],
+    actor: str,
 ) -> ComplaintEvent:
     assert complaint.id is not None
     return ComplaintEvent(
         complaint_id=complaint.id,
         at=now,
         recorded_at=now,
-        actor=SMS_ACTOR,
+        actor=actor,
         action=action,
         from_status=complaint.status,
         to_status=complaint.status,

@@ -35,10 +35,11 @@ from models.public import (
 )
 from models.types import UTCDateTime
 from notifiers.masking import mask_phone
-from notifiers.templates import ACTION_LABELS, CLOCK_NAMES, STATUS_LABELS, bilingual
+from notifiers.templates import ACTION_LABELS, CLOCK_NAMES, RATING_LABELS, STATUS_LABELS, bilingual
 from workflows.access import looks_like_access_key
 from workflows.config import DomainConfig
 from workflows.errors import NotFound
+from workflows.feedback import is_rateable, takes_messages
 from workflows.sla import level_instant
 from workflows.tracking import canonical_tracking_no
 
@@ -286,11 +287,15 @@ def find_by_tracking_no(session: Session, tracking_no: str) -> Complaint:
     return complaint
 
 
-def find_by_access_key(session: Session, key: str) -> Complaint:
-    """The complaint an SMS link names; one answer for a malformed and an unknown key (nothing to probe)."""
+def find_by_access_key(session: Session, key: str, *, lock: bool = False) -> Complaint:
+    """The complaint an SMS link names; one answer for a malformed and an unknown key (nothing to probe).
+
+    ``lock`` takes the row for update (PostgreSQL), for a write that must not race a handler's action.
+    """
     complaint = None
     if looks_like_access_key(key):
-        complaint = session.exec(select(Complaint).where(Complaint.access_key == key.lower())).first()
+        statement = select(Complaint).where(Complaint.access_key == key.lower())
+        complaint = session.exec(statement.with_for_update() if lock else statement).first()
     if complaint is None:
         raise NotFound("no complaint has this link; open the link in your SMS, or use the tracking number")
     return complaint
@@ -352,4 +357,13 @@ def track_view(
             for e in events
         ],
         messages=public_messages,
+        rating=complaint.rating if full else None,
+        rating_label=_rating_label(complaint.rating) if full else None,
+        can_rate=full and is_rateable(complaint, now, config),
+        can_message=full and takes_messages(complaint),
     )
+
+
+def _rating_label(rating: int | None) -> str | None:
+    labels = RATING_LABELS.get(rating or 0)
+    return f"{labels['zh']} / {labels['en']}" if labels else None

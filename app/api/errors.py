@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from workflows.errors import DomainError, IllegalTransition, InvalidInput, NotFound, StaleVersion
+from workflows.errors import DomainError, IllegalTransition, InvalidInput, NotFound, NotNow, StaleVersion
 
 
 def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -46,6 +46,8 @@ def install_error_handlers(app: FastAPI) -> None:
         elif isinstance(exc, StaleVersion):
             status = 409
             content["current_version"] = exc.actual
+        elif isinstance(exc, NotNow):
+            status = 409
         else:
             status = 400
         return JSONResponse(status_code=status, content=content)

@@ -85,3 +85,46 @@ def test_tracking_number_alone_shows_progress_but_not_the_complaint(
     answer = missing.goto(f"{live_url}/p/23456789abcd")
     assert answer is not None and answer.status == 404
     assert missing.locator("h1").inner_text() == "未找到该投诉 Complaint not found"
+
+
+def test_the_enterprise_writes_and_rates_on_its_page(
+    browser: Browser, live_url: str, clock: VirtualClock
+) -> None:
+    filed = _filed_and_answered(live_url, clock)
+    link = f"{live_url}/p/{filed['link'].rsplit('/', 1)[1]}"
+    page = browser.new_page(**PHONE)
+    page.goto(link)
+    assert page.locator("#rating-form").count() == 0  # nothing to rate before resolution
+
+    page.fill("#message-form textarea", "   ")
+    page.click("#message-form button")
+    assert page.locator("#error").inner_text() == "text: 请先填写留言内容 / write your message first"
+    page.fill("#message-form textarea", "请问什么时候有结果？")
+    page.click("#message-form button")
+    assert page.url == f"{link}?sent=message"
+    assert (
+        page.locator("#notice").inner_text()
+        == "留言已送达承办单位。/ Your message has reached the department."
+    )
+    assert page.locator("#events li").last.inner_text() == (
+        "2026-12-03 09:00 企业留言 / Message from the enterprise\n请问什么时候有结果？"
+    )
+
+    with httpx.Client(base_url=live_url) as api:
+        (complaint,) = api.get("/api/complaints").json()["items"]
+        answer = api.post(
+            f"/api/complaints/{complaint['id']}/actions/resolve", json={"actor": "dept", "note": "已答复"}
+        )
+        assert answer.status_code == 200, answer.text
+    page.goto(link)
+    page.click("#rating-form button[value='1']")
+    assert page.url == f"{link}?sent=rating"
+    assert page.locator("#notice").inner_text() == "感谢您的评价。/ Thank you for your rating."
+    assert page.locator("#rating").inner_text() == "您的评价 Your rating 满意 / satisfied"
+    page.reload()  # after the redirect a reload does not post the rating again
+    assert (
+        page.locator("#events li").all_inner_texts()[-1]
+        == "2026-12-03 09:00 企业评价 / Rated by the enterprise"
+    )
+    assert page.locator("#events li").count() == 7
+    assert _fits_the_screen(page)
