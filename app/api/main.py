@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import complaints, pages, track, webhooks
+from app.api import complaints, pages, qr_form, track, webhooks
 from app.api.errors import install_error_handlers
 from app.runtime import Runtime
 
@@ -32,6 +32,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     app.include_router(complaints.router)
     app.include_router(track.router)
     app.include_router(pages.router)
+    app.include_router(qr_form.router)
     app.include_router(webhooks.router)
 
     @app.get("/healthz", tags=["ops"])

@@ -74,6 +74,7 @@ def rating_form(
 
 
 SENT_NOTICES = {
+    "filed": "投诉已提交并受理，请留意短信通知。/ Your complaint is filed; SMS updates will follow.",
     "message": "留言已送达承办单位。/ Your message has reached the department.",
     "rating": "感谢您的评价。/ Thank you for your rating.",
 }

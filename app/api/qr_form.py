@@ -1,0 +1,154 @@
+"""The QR channel (天府入企码): the phone form an enterprise opens by scanning an inspector's code.
+
+``GET /q/{code}`` shows the form; each rendering carries a fresh submission id, which becomes the
+complaint's ``channel_ref``, so a double tap or a resent form files one complaint, never two. After
+filing, the browser goes (303) to the enterprise's own progress page with its tracking number.
+"""
+
+import asyncio
+import re
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from app.api.deps import RuntimeDep
+from app.runtime import Runtime
+from models import Channel, Complaint, ComplaintCreate
+from workflows.errors import InvalidInput
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
+
+# What an inspector's code may look like: it is printed in a QR code and lands in a URL path.
+INSPECTION_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+SUBMISSION_ID = re.compile(r"[0-9a-f]{32}")
+LABELS = {
+    "enterprise_name": "企业名称 / Enterprise",
+    "credit_code": "统一社会信用代码 / Credit code",
+    "contact_name": "联系人 / Contact",
+    "contact_phone": "手机号码 / Mobile",
+    "title": "标题 / Subject",
+    "description": "投诉内容 / What happened",
+    "category": "类别 / Category",
+}
+_FIELD_HINTS = {
+    "contact_phone": "请填写正确的手机号码 / check the number",
+    "credit_code": "请核对18位统一社会信用代码 / check the 18-character code",
+    "category": "请从列表中选择 / choose from the list",
+}
+
+
+@router.get("/q/{code}", response_class=HTMLResponse)
+def qr_form(code: str, request: Request, runtime: RuntimeDep) -> HTMLResponse:
+    """The empty form for the inspection ``code``."""
+    if not INSPECTION_CODE.fullmatch(code):
+        return _invalid_code(request)
+    return _form(request, runtime, code, values={}, errors={}, submission_id=uuid.uuid4().hex)
+
+
+@router.post("/q/{code}", response_class=HTMLResponse, response_model=None)
+async def qr_submit(
+    code: str,
+    request: Request,
+    runtime: RuntimeDep,
+    submission_id: Annotated[str, Form()] = "",
+    enterprise_name: Annotated[str, Form()] = "",
+    credit_code: Annotated[str, Form()] = "",
+    contact_name: Annotated[str, Form()] = "",
+    contact_phone: Annotated[str, Form()] = "",
+    title: Annotated[str, Form()] = "",
+    description: Annotated[str, Form()] = "",
+    category: Annotated[str, Form()] = "",
+) -> HTMLResponse | RedirectResponse:
+    """File the form (through the same group-commit writer as the API), or show it again with what to fix."""
+    if not INSPECTION_CODE.fullmatch(code):
+        return _invalid_code(request)
+    values = {
+        "enterprise_name": enterprise_name,
+        "credit_code": credit_code,
+        "contact_name": contact_name,
+        "contact_phone": contact_phone,
+        "title": title,
+        "description": description,
+        "category": category,
+    }
+    if not SUBMISSION_ID.fullmatch(submission_id):  # a form not rendered by us: start afresh
+        submission_id = uuid.uuid4().hex
+    try:
+        submission = ComplaintCreate.model_validate(
+            {
+                "channel": Channel.QR,
+                "channel_ref": f"qr-{submission_id}",
+                "inspection_ref": code,
+                **{name: value.strip() or None for name, value in values.items()},
+            }
+        )
+    except ValidationError as exc:
+        errors = {_field(e["loc"]): _reason(e) for e in exc.errors()}
+        return _form(request, runtime, code, values, errors, submission_id, status_code=422)
+    try:
+        result = await asyncio.wrap_future(runtime.intake.submit(submission))
+    except InvalidInput as refusal:
+        hint = _FIELD_HINTS.get(refusal.field, "")
+        errors = {refusal.field: f"{hint}（{refusal.reason}）" if hint else refusal.reason}
+        return _form(request, runtime, code, values, errors, submission_id, status_code=422)
+    if result.created:
+        runtime.after_commit(result.earliest_level_at)
+    key = await run_in_threadpool(_access_key, runtime, result.complaint_id)
+    return RedirectResponse(f"/p/{key}?sent=filed", status_code=303)
+
+
+def _access_key(runtime: Runtime, complaint_id: int) -> str:
+    with runtime.db.read() as session:
+        complaint = session.get(Complaint, complaint_id)
+        assert complaint is not None
+        return complaint.access_key
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    return str(loc[0]) if loc else "form"
+
+
+def _reason(error: ErrorDetails) -> str:
+    kind = error.get("type", "")
+    if kind in ("missing", "string_too_short", "string_type"):
+        return "必填 / required"
+    if kind == "string_too_long":
+        limit = (error.get("ctx") or {}).get("max_length")
+        return f"最多{limit}字 / at most {limit} characters"
+    if kind == "value_error":
+        return "含有无法显示的控制字符，请删除 / contains a control character; remove it"
+    return str(error.get("msg", "invalid"))
+
+
+def _form(
+    request: Request,
+    runtime: Runtime,
+    code: str,
+    values: dict[str, str],
+    errors: dict[str, str],
+    submission_id: str,
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
+    context = {
+        "code": code,
+        "values": values,
+        "errors": errors,
+        "labels": LABELS,
+        "submission_id": submission_id,
+        "categories": list(runtime.config.routing.categories),
+    }
+    return templates.TemplateResponse(request, "qr_form.html", context, status_code=status_code)
+
+
+def _invalid_code(request: Request) -> HTMLResponse:
+    message = "二维码无效，请重新扫描检查人员出示的入企码。/ This QR code is not valid: scan the inspector's code again."
+    return templates.TemplateResponse(request, "not_found.html", {"message": message}, status_code=404)
