@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -64,17 +65,23 @@ def count_data_rows(path: Path) -> int | None:
         return max(sum(1 for row in csv.reader(handle) if any(row)) - 1, 0)
 
 
-def check_inputs(file: Path, mapping: Path) -> None:
-    """Refuse a missing file, a bad mapping or a missing column now, before Prefect starts (~25 s)."""
+def check_inputs(settings: Settings, file: Path, mapping: Path, database_url: str | None) -> None:
+    """Refuse a missing file, a bad mapping or column, a bad policy or an unreachable database now,
+    before Prefect starts (~25 s)."""
+    from app.runtime import load_config
+    from models.db import check_database
     from workflows.importing import load_mapping, read_rows
 
     next(iter(read_rows(file, load_mapping(mapping))), None)
+    load_config(settings)
+    if database_url is not None:
+        check_database(database_url)
 
 
 def run_import(settings: Settings, file: Path, mapping: Path, console: Console, *, chunk_size: int) -> Any:
     from models.migrate import upgrade
 
-    check_inputs(file, mapping)
+    check_inputs(settings, file, mapping, settings.database_url)
     configure_prefect(settings.prefect_home)
     upgrade(settings.database_url)
     from workflows.flows.import_flow import import_file
@@ -96,7 +103,7 @@ def run_replay(
 ) -> Any:
     from models.migrate import upgrade
 
-    check_inputs(file, mapping)
+    check_inputs(settings, file, mapping, settings.database_url if keep_database else None)
     configure_prefect(settings.prefect_home)
     if keep_database:
         url = settings.database_url
@@ -165,9 +172,11 @@ def print_replay_report(console: Console, result: Any) -> None:
         f"time to resolution: median {_hours(s.median_hours)}, p90 {_hours(s.p90_hours)} (n={s.count:,})"
     )
     if result.failures:
-        console.print(
-            f"{len(result.failures)} row(s) refused; first: row {result.failures[0].row_no}: {result.failures[0].reason}"
-        )
+        console.print(f"{len(result.failures):,} row(s) refused, not replayed:")
+        for failure in result.failures:
+            console.print(
+                f"  row {failure.row_no}: {escape(failure.reason)}", soft_wrap=True, highlight=False
+            )
 
 
 def replay_json(result: Any) -> str:

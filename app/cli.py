@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from app.settings import Settings
 
@@ -25,7 +26,8 @@ def _root() -> None:
 
 
 def fail(message: str) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}")
+    # One line however long (soft wrap), and the message printed as text, never read as markup.
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
     return typer.Exit(code=2)
 
 
@@ -67,7 +69,8 @@ def serve(
     from sqlalchemy.exc import OperationalError
 
     from app.api.main import create_app
-    from app.runtime import Runtime, SmsConfigError
+    from app.runtime import Runtime, SmsConfigError, load_config
+    from models.db import DatabaseUrlError, check_database
     from workflows.policy import PolicyError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -79,8 +82,10 @@ def serve(
     if settings.public_base_url is None and not settings.twilio.given:
         settings.public_base_url = f"http://{host}:{port}"
     try:
+        load_config(settings)
+        check_database(settings.database_url)
         runtime = Runtime(settings)
-    except (PolicyError, SmsConfigError) as exc:
+    except (PolicyError, SmsConfigError, DatabaseUrlError) as exc:
         raise fail(str(exc)) from None
     except OperationalError as exc:
         raise fail(f"cannot open the database {settings.database_url}: {exc.orig}") from None
@@ -111,13 +116,14 @@ def import_command(
 ) -> None:
     """Import complaints; rows that fail are listed with their row number, the rest are imported."""
     from app.batch_cli import run_import
+    from models.db import DatabaseUrlError
     from workflows.errors import DomainError
     from workflows.policy import PolicyError
 
     settings = _settings(database_url, policy)
     try:
         report = run_import(settings, file, mapping, console, chunk_size=chunk_size)
-    except (DomainError, PolicyError) as exc:
+    except (DomainError, PolicyError, DatabaseUrlError) as exc:
         raise fail(str(exc)) from None
     console.print(
         f"{report.rows:,} rows: {report.imported:,} imported, {report.duplicates:,} already filed, "
@@ -144,6 +150,7 @@ def replay(
 ) -> None:
     """Replay recorded complaints on a virtual clock and print the SLA report."""
     from app.batch_cli import print_replay_report, replay_json, run_replay
+    from models.db import DatabaseUrlError
     from workflows.errors import DomainError
     from workflows.policy import PolicyError
 
@@ -153,7 +160,7 @@ def replay(
         result = run_replay(
             settings, file, mapping, quiet, chunk_size=chunk_size, keep_database=database_url is not None
         )
-    except (DomainError, PolicyError) as exc:
+    except (DomainError, PolicyError, DatabaseUrlError) as exc:
         raise fail(str(exc)) from None
     if as_json:
         typer.echo(replay_json(result))

@@ -89,10 +89,10 @@ class Runtime:
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
+        self.config = load_config(settings)  # a bad policy is refused before the database is touched
         if migrate:
             upgrade(settings.database_url)
         self.db = Database(settings.database_url)
-        self.config = load_config(settings)
         with self.db.write() as session:
             sync_departments(session, self.config.routing)
         self.scheduler = BackgroundScheduler(

@@ -4,7 +4,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, StrictBool, StrictInt
 from pydantic import Field as PydanticField
 from sqlalchemy import JSON, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -128,9 +128,9 @@ class ActionRequest(BaseModel):
 
     actor: Text = PydanticField(min_length=1, max_length=100)
     note: OptionalText = PydanticField(default=None, max_length=DESCRIPTION_MAX)
-    public: bool = False
+    public: StrictBool = False
     at: Instant = None
-    expected_version: int | None = PydanticField(default=None, ge=1)
+    expected_version: StrictInt | None = PydanticField(default=None, ge=1)
     department: OptionalText = PydanticField(default=None, max_length=32)
     members: list[str] = PydanticField(default_factory=list, max_length=20)
     complexity: Complexity | None = None
@@ -152,4 +152,4 @@ class EnterpriseRating(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    rating: int = PydanticField(ge=1, le=3)
+    rating: StrictInt = PydanticField(ge=1, le=3)

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Table, bindparam, create_engine, event, func, insert, select, text
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
@@ -27,6 +28,40 @@ def normalise_url(url: str) -> str:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
+
+
+class DatabaseUrlError(ValueError):
+    """The database URL names nothing we can open; the message says what to give instead."""
+
+
+SUPPORTED_URLS = "sqlite:///path/to/file.db or postgresql://user@host:5432/dbname"
+
+
+def check_database(url: str) -> None:
+    """Refuse, with a one-line reason, a URL that is malformed, of another kind, or cannot be opened."""
+    try:
+        parsed = make_url(normalise_url(url))
+    except ArgumentError:
+        raise DatabaseUrlError(f"'{url}' is not a database URL; give {SUPPORTED_URLS}") from None
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise DatabaseUrlError(f"unsupported database '{backend}'; give {SUPPORTED_URLS}")
+    if backend == "sqlite" and parsed.database in (None, "", ":memory:"):
+        raise DatabaseUrlError("SQLite needs a file, e.g. sqlite:///data/complaintflow.db")
+    shown = parsed.render_as_string(hide_password=True)
+    try:
+        ensure_sqlite_folder(url)
+        engine = create_engine(parsed, poolclass=NullPool)
+        try:
+            with engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+        finally:
+            engine.dispose()
+    except OSError as exc:
+        raise DatabaseUrlError(f"cannot create the folder of {shown}: {exc.strerror or exc}") from None
+    except (OperationalError, NoSuchModuleError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise DatabaseUrlError(f"cannot open the database {shown}: {reason}") from None
 
 
 def ensure_sqlite_folder(url: str) -> None:

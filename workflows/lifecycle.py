@@ -131,6 +131,7 @@ def transition(
     config: DomainConfig,
 ) -> Complaint:
     """Apply ``action`` to a complaint, or raise without writing anything."""
+    check_fields(action, request)
     complaint = load_for_update(session, complaint_id)
     if request.expected_version is not None and request.expected_version != complaint.version:
         raise StaleVersion(request.expected_version, complaint.version)
@@ -219,7 +220,8 @@ def _assign(move: Move) -> None:
     move.notify = code != move.complaint.department  # the same department again: nothing to tell
     move.complaint.department = code
     if move.request.members:
-        move.complaint.task_force = [m for m in move.request.members if m != code]
+        # Named once each, in the order given; the lead department is not also a member.
+        move.complaint.task_force = [m for m in dict.fromkeys(move.request.members) if m != code]
         move.data["members"] = move.complaint.task_force
 
 
@@ -263,6 +265,8 @@ def _close(move: Move) -> None:
 def _withdraw(move: Move) -> None:
     for clock in move.clocks.values():
         stop_clock(clock, move.at)
+    if move.request.reason:
+        move.data["reason"] = move.request.reason
 
 
 def _reopen(move: Move) -> None:
@@ -278,6 +282,8 @@ def _reopen(move: Move) -> None:
         previous = move.clocks.get(ClockKind.UPDATE)
         _start_cycle(move, ClockKind.UPDATE, (previous.cycle if previous else 0) + 1, update)
     move.data["cycle"] = complaint.resolution_cycle
+    if move.request.reason:
+        move.data["reason"] = move.request.reason
 
 
 def _reclassify(move: Move) -> None:
@@ -359,6 +365,36 @@ def _start_cycle(move: Move, kind: ClockKind, cycle: int, target: timedelta) -> 
     move.session.add(clock)
     move.session.flush()
     move.clocks[kind] = clock
+
+
+# The action-specific fields of ActionRequest each action reads; any other one given is refused, so a
+# field sent to the wrong action never looks accepted. ``actor``, ``note``, ``public``, ``at`` and
+# ``expected_version`` apply to every action.
+ACTION_FIELDS: dict[Action, frozenset[str]] = {
+    Action.ASSIGN: frozenset({"department", "members"}),
+    Action.RECLASSIFY: frozenset({"complexity", "reason"}),
+    Action.SET_DUE: frozenset({"clock", "due_at", "reason"}),
+    Action.WITHDRAW: frozenset({"reason"}),
+    Action.REOPEN: frozenset({"reason"}),
+}
+SPECIFIC_FIELDS = frozenset({"department", "members", "complexity", "reason", "clock", "due_at"})
+# A comment is its note; without one there is nothing to record.
+NOTE_REQUIRED = frozenset({Action.COMMENT})
+
+
+def check_fields(action: Action, request: ActionRequest) -> None:
+    """Refuse a field the action does not read, an empty one, or a comment without its note."""
+    given = request.model_fields_set & SPECIFIC_FIELDS
+    allowed = ACTION_FIELDS.get(action, frozenset())
+    for name in sorted(given - allowed):
+        takers = [a.value for a, fields in ACTION_FIELDS.items() if name in fields]
+        verb = "takes" if len(takers) == 1 else "take"
+        raise InvalidInput(name, f"does not apply to {action.value}; only {', '.join(takers)} {verb} it")
+    for name in sorted(given):
+        if getattr(request, name) in ("", []):
+            raise InvalidInput(name, "is empty: give a value or leave the field out")
+    if action in NOTE_REQUIRED and not request.note:
+        raise InvalidInput("note", f"a {action.value} needs its text in note")
 
 
 HANDLERS: dict[Action, Callable[[Move], None]] = {

@@ -280,7 +280,7 @@ def find_by_tracking_no(session: Session, tracking_no: str) -> Complaint:
     canonical = canonical_tracking_no(tracking_no)
     if canonical is None:
         shown = tracking_no if len(tracking_no) <= 40 else f"{tracking_no[:40]}…"
-        raise NotFound(f"'{shown}' is not a tracking number (format 261203-0042-7; check the last digit)")
+        raise NotFound(f"'{shown}' is not a tracking number (format 261203-0042-6; check the last digit)")
     complaint = session.exec(select(Complaint).where(Complaint.tracking_no == canonical)).first()
     if complaint is None:
         raise NotFound(f"no complaint with tracking number {canonical}")

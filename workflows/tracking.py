@@ -1,10 +1,11 @@
 """Tracking numbers people can read out on the phone: local date, a daily sequence, a check digit.
 
-``261203-0042-7``: filed 2026-12-03 (Asia/Shanghai), the 42nd that day, Luhn check digit 7, so a digit
+``261203-0042-6``: filed 2026-12-03 (Asia/Shanghai), the 42nd that day, Luhn check digit 6, so a digit
 misheard on the phone is caught before a lookup.
 """
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -61,8 +62,9 @@ def format_tracking_no(day: str, seq: int) -> str:
 
 
 def canonical_tracking_no(text: str) -> str | None:
-    """Accept what a caller reads out (spaces, no dashes) and return the stored form, or None if the check fails."""
-    digits = re.sub(r"\D", "", text)
+    """Accept what a caller reads out (spaces, no dashes, full-width digits from a Chinese keyboard) and
+    return the stored form, or None if the check fails."""
+    digits = re.sub(r"[^0-9]", "", unicodedata.normalize("NFKC", text))
     if not MIN_DIGITS <= len(digits) <= MAX_DIGITS:
         return None
     body, check = digits[:-1], digits[-1]

@@ -154,6 +154,36 @@ def test_action_bad_fields(client: TestClient, clock: VirtualClock) -> None:
     )
     missing_actor = client.post(f"/api/complaints/{cid}/actions/accept", json={})
     assert (missing_actor.status_code, missing_actor.json()["detail"]) == (422, "actor: Field required")
+    version = client.get(f"/api/complaints/{cid}").json()["version"]
+    refused = [
+        (
+            ("comment", {"note": "x", "department": "health"}),
+            "department: does not apply to comment; only assign takes it",
+        ),
+        (
+            ("reclassify", {"complexity": "complex", "reason": "r", "members": ["health"]}),
+            "members: does not apply to reclassify; only assign takes it",
+        ),
+        (
+            ("accept", {"reason": "r"}),
+            "reason: does not apply to accept; only reclassify, set-due, withdraw, reopen take it",
+        ),
+        (("assign", {"department": ""}), "department: is empty: give a value or leave the field out"),
+        (
+            ("assign", {"department": "health", "members": []}),
+            "members: is empty: give a value or leave the field out",
+        ),
+        (("comment", {}), "note: a comment needs its text in note"),
+        (("comment", {"note": "x", "public": "yes"}), "public: Input should be a valid boolean"),
+        (
+            ("comment", {"note": "x", "expected_version": True}),
+            "expected_version: Input should be a valid integer",
+        ),
+    ]
+    for (action, body), detail in refused:
+        answer = do(client, cid, action, **body)
+        assert (answer.status_code, answer.json()["detail"]) == (422, detail), (action, body)
+    assert client.get(f"/api/complaints/{cid}").json()["version"] == version  # nothing was written
     assert client.post("/api/complaints/999/actions/accept", json={"actor": "x"}).json() == {
         "detail": "no complaint with id 999"
     }
@@ -235,12 +265,12 @@ def test_public_track_view_masks_phone_and_hides_internal_notes(
         assert (answer.status_code, answer.json()) == (404, unknown_key), wrong
     assert client.get(f"/api/progress/{key.upper()}").json()["full"] is True  # keys copied by hand
     assert client.get("/api/track/261203-0001-9").json() == {
-        "detail": "'261203-0001-9' is not a tracking number (format 261203-0042-7; check the last digit)"
+        "detail": "'261203-0001-9' is not a tracking number (format 261203-0042-6; check the last digit)"
     }
     long_input = client.get("/api/track/" + "7" * 300)
     assert long_input.status_code == 404
     assert long_input.json() == {
-        "detail": f"'{'7' * 40}…' is not a tracking number (format 261203-0042-7; check the last digit)"
+        "detail": f"'{'7' * 40}…' is not a tracking number (format 261203-0042-6; check the last digit)"
     }
 
     page = client.get(f"/p/{key}")
@@ -300,3 +330,22 @@ def test_reassigning_tells_the_enterprise_only_when_the_department_changes(
         {"department": "market-regulation", "previous_department": "market-regulation"},
         {"department": "health", "previous_department": "market-regulation"},
     ]
+
+
+def test_task_force_members_are_named_once_and_a_withdrawal_keeps_its_reason(client: TestClient) -> None:
+    cid = file(client, description="多个部门长期检查")["id"]  # complex: a task force may form
+    do(client, cid, "accept")
+    assigned = do(
+        client,
+        cid,
+        "assign",
+        department="health",
+        members=["market-regulation", "health", "housing", "market-regulation"],
+    ).json()
+    assert assigned["task_force"] == ["market-regulation", "housing"]
+    withdrawn = client.post(
+        f"/api/complaints/{cid}/actions/withdraw", json={"actor": "op-07", "reason": "企业来电撤回"}
+    )
+    assert withdrawn.status_code == 200
+    last = client.get(f"/api/complaints/{cid}").json()["events"][-1]
+    assert (last["action"], last["data"]) == ("withdraw", {"reason": "企业来电撤回"})

@@ -17,6 +17,19 @@ from workflows.flows.replay_flow import replay_file
 FIXTURES = REPO / "tests" / "fixtures"
 
 
+SAMPLE_FAILURES = [
+    (
+        2,
+        "contact_phone: '100-0000-0001' is not a valid phone number: give an 11-digit mobile such as "
+        "131 2345 6789, a landline with its area code such as 010-12345678, or +country code for abroad",
+    ),
+    (4, "received_at: '2024-13-45 08:00:00' does not match %Y-%m-%d %H:%M:%S"),
+    (5, "title: empty cell in column '标题'"),
+    (7, "channel: 'web' is not one of 'hotline', 'app' or 'qr'"),
+    (8, "responded_at: '2024-03-07 08:00:00' is before received_at '2024-03-07 12:00:00'"),
+]
+
+
 @pytest.fixture(scope="module", autouse=True)
 def prefect_server() -> Iterator[None]:
     with prefect_test_harness(server_startup_timeout=180):
@@ -29,17 +42,7 @@ def test_import_lists_failed_rows_and_imports_the_rest(sqlite_url: str) -> None:
         str(sample / "complaints_sample.csv"), str(sample / "complaints_sample.toml"), sqlite_url, T0, None, 3
     )
     assert (report.rows, report.imported, report.duplicates) == (7, 2, 0)
-    assert [(f.row_no, f.reason) for f in report.failures] == [
-        (
-            2,
-            "contact_phone: '100-0000-0001' is not a valid phone number: give an 11-digit mobile such as "
-            "131 2345 6789, a landline with its area code such as 010-12345678, or +country code for abroad",
-        ),
-        (4, "received_at: '2024-13-45 08:00:00' does not match %Y-%m-%d %H:%M:%S"),
-        (5, "title: empty cell in column '标题'"),
-        (7, "channel: 'web' is not one of 'hotline', 'app' or 'qr'"),
-        (8, "responded_at: '2024-03-07 08:00:00' is before received_at '2024-03-07 12:00:00'"),
-    ]
+    assert [(f.row_no, f.reason) for f in report.failures] == SAMPLE_FAILURES
     again = import_file(
         str(sample / "complaints_sample.csv"), str(sample / "complaints_sample.toml"), sqlite_url, T0, None, 3
     )
@@ -102,3 +105,13 @@ def test_replay_reports_exact_sla_outcomes(sqlite_url: str) -> None:
         "└────────────────────────────┴──────────┴────────────┴────────┘",
         "time to response: median 30.0 h, p90 86.0 h (n=3)",
     ]
+
+
+def test_replay_lists_the_rows_intake_refuses_and_replays_the_rest(sqlite_url: str) -> None:
+    sample = FIXTURES / "importing"
+    replayed = replay_file(
+        str(sample / "complaints_sample.csv"), str(sample / "complaints_sample.toml"), sqlite_url
+    )
+    assert (replayed.rows, replayed.replayed, replayed.report.complaints) == (7, 2, 2)
+    # The same rows and reasons as the import lists: the phone refused by intake, the rest by the mapping.
+    assert [(f.row_no, f.reason) for f in replayed.failures] == SAMPLE_FAILURES

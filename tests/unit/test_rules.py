@@ -80,6 +80,10 @@ def test_tracking_numbers_carry_a_check_digit() -> None:
     assert busy_day == f"261203-12345-{luhn_digit('26120312345')}"
     assert canonical_tracking_no(busy_day.replace("-", "")) == busy_day
     assert canonical_tracking_no("2612030042") is None  # a digit short
+    assert (
+        canonical_tracking_no("２６１２０３－００４２－６") == "261203-0042-6"
+    )  # typed on a Chinese keyboard
+    assert canonical_tracking_no("٢٦١٢٠٣٠٠٤٢٦") is None  # other scripts' digits are not ours
     assert canonical_tracking_no("261203-0042-6" + "0" * 20) is None  # far too long to be one
 
 

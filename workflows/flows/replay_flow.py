@@ -18,7 +18,7 @@ from sqlmodel import Session
 from models import Action, ActionRequest, ComplaintCreate
 from workflows.config import DomainConfig
 from workflows.deadlines import fire_due
-from workflows.errors import DomainError
+from workflows.errors import DomainError, InvalidInput
 from workflows.flows.import_flow import RowFailure
 from workflows.flows.progress import report_progress
 from workflows.flows.resources import batched, database, domain_config
@@ -42,7 +42,13 @@ class TimelineEntry(BaseModel):
     at: datetime
     step: Step
     submission: ComplaintCreate
+    row_no: int
     note: str | None = None
+
+
+class ChunkOutcome(BaseModel):
+    skipped_steps: list[str] = []
+    refused: list[RowFailure] = []
 
 
 class ReplayReport(BaseModel):
@@ -54,16 +60,19 @@ class ReplayReport(BaseModel):
 
 
 @task(name="replay-chunk", cache_policy=NO_CACHE, persist_result=False)
-def replay_chunk(database_url: str, policy_path: str | None, entries: list[TimelineEntry]) -> list[str]:
-    """Apply one slice of the timeline in time order; returns the steps the lifecycle refused."""
+def replay_chunk(database_url: str, policy_path: str | None, entries: list[TimelineEntry]) -> ChunkOutcome:
+    """Apply one slice of the timeline in time order: the steps the lifecycle refused, the rows intake did."""
     config = domain_config(policy_path)
     db = database(database_url)
-    skipped: list[str] = []
+    outcome = ChunkOutcome()
     # One short transaction per step keeps the session small; a long one slows every flush.
     for entry in entries:
-        with db.write() as session:
-            skipped.extend(_apply(session, entry, config))
-    return skipped
+        try:
+            with db.write() as session:
+                outcome.skipped_steps.extend(_apply(session, entry, config))
+        except InvalidInput as refusal:  # intake refused the row (phone, credit code ...): its steps go too
+            outcome.refused.append(RowFailure(row_no=entry.row_no, reason=refusal.message))
+    return outcome
 
 
 def _apply(session: Session, entry: TimelineEntry, config: DomainConfig) -> list[str]:
@@ -109,25 +118,36 @@ def replay_file(
             )
             continue
         sub = row.submission
-        timeline.append(TimelineEntry(at=sub.received_at, step=Step.ARRIVE, submission=sub))
+        timeline.append(
+            TimelineEntry(at=sub.received_at, step=Step.ARRIVE, submission=sub, row_no=row.row_no)
+        )
         outcome = row.outcome
         if outcome is not None and outcome.responded_at is not None:
             timeline.append(
                 TimelineEntry(
-                    at=outcome.responded_at, step=Step.RESPOND, submission=sub, note=outcome.response_note
+                    at=outcome.responded_at,
+                    step=Step.RESPOND,
+                    submission=sub,
+                    row_no=row.row_no,
+                    note=outcome.response_note,
                 )
             )
         if outcome is not None and outcome.resolved_at is not None:
-            timeline.append(TimelineEntry(at=outcome.resolved_at, step=Step.RESOLVE, submission=sub))
+            timeline.append(
+                TimelineEntry(at=outcome.resolved_at, step=Step.RESOLVE, submission=sub, row_no=row.row_no)
+            )
     timeline.sort(key=lambda e: (e.at, e.step))
     skipped: list[str] = []
     for chunk in batched(timeline, chunk_size):
-        skipped.extend(replay_chunk(database_url, policy_path, cast(Any, quote(list(chunk)))))
-        report_progress(len(chunk), 0)
+        done = replay_chunk(database_url, policy_path, cast(Any, quote(list(chunk))))
+        skipped.extend(done.skipped_steps)
+        failures.extend(done.refused)
+        report_progress(len(chunk), len(done.refused))
     as_of = timeline[-1].at if timeline else datetime.now().astimezone()
     with database(database_url).write() as session:
         fire_due(session, as_of, domain_config(policy_path), limit=1_000_000, at_scheduled_instants=True)
     report = build_report(database_url, as_of)
+    failures.sort(key=lambda f: f.row_no)
     return ReplayReport(
         rows=rows, replayed=rows - len(failures), failures=failures, skipped_steps=skipped, report=report
     )
