@@ -63,6 +63,8 @@ def test_sms_link_shows_the_whole_public_record_on_a_phone(
     text = page.locator("body").inner_text()
     assert "+86 131****6789" in text and "13123456789" not in text and "内部" not in text
     assert _fits_the_screen(page)
+    page.set_viewport_size({"width": 320, "height": 568})  # the narrowest phones still in use
+    assert _fits_the_screen(page)
 
 
 def test_tracking_number_alone_shows_progress_but_not_the_complaint(
