@@ -14,7 +14,9 @@ from models.types import UTCDateTime, enum_type
 
 DESCRIPTION_MAX = 4000
 # Control characters other than tab and line breaks: PostgreSQL refuses NUL, and none belong in a complaint.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Also the bidirectional overrides and isolates (U+202A–U+202E, U+2066–U+2069), which can make a record
+# read differently on screen from what it says.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 EARLIEST_RECEIVED_AT = datetime(2000, 1, 1, tzinfo=UTC)
 
 

@@ -176,6 +176,7 @@ def load_policy(path: Path | str | None = None) -> Policy:
         return Policy.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg'].removeprefix('Value error, ')}"
+            for err in exc.errors()
         )
         raise PolicyError(f"{source}: {problems}") from exc

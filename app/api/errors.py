@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from workflows.errors import DomainError, IllegalTransition, InvalidInput, NotFound, NotNow, StaleVersion
 
@@ -17,8 +18,12 @@ def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
 def _readable(error: dict[str, Any]) -> dict[str, str]:
     field = _field_of(error.get("loc", ()))
     message = error.get("msg", "invalid")
+    if message.startswith("Value error, "):  # pydantic's prefix for our own validators' messages
+        message = message.removeprefix("Value error, ")
     if error.get("type") == "extra_forbidden":
         message = "unknown field: remove it"
+    elif error.get("type") == "model_attributes_type" and field == "body":
+        message = "send a JSON object with content-type: application/json"
     elif error.get("type") == "json_invalid":
         field = "body"
         message = f"the body is not valid JSON ({error.get('ctx', {}).get('error', 'syntax error')})"
@@ -31,6 +36,18 @@ def install_error_handlers(app: FastAPI) -> None:
         errors = [_readable(e) for e in exc.errors()]
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return JSONResponse(status_code=422, content={"detail": summary, "errors": errors})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # FastAPI answers a body it cannot read (invalid UTF-8, JSON nested too deep) with 400 "There was
+        # an error parsing the body": same shape as every other refusal, and what to send instead.
+        detail = exc.detail
+        if exc.status_code == 400 and detail == "There was an error parsing the body":
+            detail = "body: the body could not be read; send UTF-8 JSON with content-type: application/json"
+        content: dict[str, Any] = {"detail": detail}
+        if exc.status_code == 400:
+            content["errors"] = [{"field": "body", "message": detail.removeprefix("body: ")}]
+        return JSONResponse(status_code=exc.status_code, content=content, headers=exc.headers)
 
     @app.exception_handler(DomainError)
     async def _domain(_request: Request, exc: DomainError) -> JSONResponse:

@@ -35,7 +35,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     app.include_router(qr_form.router)
     app.include_router(webhooks.router)
 
-    @app.get("/healthz", tags=["ops"])
+    @app.api_route("/healthz", methods=["GET", "HEAD"], tags=["ops"])
     def healthz() -> dict[str, str | None]:
         """Liveness, and whether SMS is paused because the provider refused our account."""
         paused = runtime.dispatcher.paused_until

@@ -143,17 +143,23 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], str]] = [
     (
         "received_at in year 1",
         {"received_at": "0001-01-01T00:00:00Z"},
-        "received_at: Value error, 0001-01-01T00:00:00+00:00 is before 2000-01-01; check the date",
+        "received_at: 0001-01-01T00:00:00+00:00 is before 2000-01-01; check the date",
     ),
     (
         "NUL in description",
         {"description": "正常文字\u0000"},
-        "description: Value error, contains a control character (such as NUL); remove it",
+        "description: contains a control character (such as NUL); remove it",
+    ),
+    (
+        "bidi override in title",
+        {"title": "检查\u202e问题"},
+        "title: contains a control character (such as NUL); remove it",
     ),
     (
         "future received_at",
         {"received_at": "2026-12-04T08:00:00+08:00"},
-        "received_at: 2026-12-04T08:00:00+08:00 is in the future",
+        "received_at: 2026-12-04T08:00:00+08:00 is in the future (more than 5 minutes ahead of this service's "
+        "clock); check the sending system's clock",
     ),
 ]
 
@@ -184,6 +190,34 @@ def test_body_that_is_not_json_is_refused(client: TestClient) -> None:
     )
     assert answer.status_code == 422
     assert "not valid JSON" in answer.json()["detail"]
+    unreadable = client.post(
+        "/api/complaints", content=b'{"title": "\xff\xfe"}', headers={"content-type": "application/json"}
+    )
+    assert (unreadable.status_code, unreadable.json()) == (
+        400,
+        {
+            "detail": "body: the body could not be read; send UTF-8 JSON with content-type: application/json",
+            "errors": [
+                {
+                    "field": "body",
+                    "message": "the body could not be read; send UTF-8 JSON with content-type: application/json",
+                }
+            ],
+        },
+    )
+    plain = client.post("/api/complaints", content=b"hello", headers={"content-type": "text/plain"})
+    assert (plain.status_code, plain.json()["detail"]) == (
+        422,
+        "body: send a JSON object with content-type: application/json",
+    )
+
+
+def test_a_channel_clock_slightly_ahead_is_taken_as_now(client: TestClient) -> None:
+    ahead = client.post("/api/complaints", json=submission_data(received_at="2026-12-03T08:04:59+08:00"))
+    assert ahead.status_code == 201
+    assert ahead.json()["received_at"] == "2026-12-03T00:00:00Z"
+    response = next(c for c in ahead.json()["clocks"] if c["kind"] == "response")
+    assert response["due_at"] == "2026-12-03T12:00:00Z"  # 12 h from now, not from the sender's clock
 
 
 def test_landline_gets_no_sms_but_a_message_on_the_progress_page(
@@ -197,3 +231,13 @@ def test_landline_gets_no_sms_but_a_message_on_the_progress_page(
 
 def test_long_width_folding_name_still_files(client: TestClient) -> None:
     assert client.post("/api/complaints", json=submission_data(enterprise_name="㈱" * 200)).status_code == 201
+
+
+def test_health_answers_get_and_head(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {
+        "status": "ok",
+        "notifier": "embedded (log + JSON lines file)",
+        "sms_paused_until": None,
+    }
+    head = client.head("/healthz")
+    assert (head.status_code, head.content) == (200, b"")
