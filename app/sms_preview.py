@@ -38,6 +38,8 @@ def preview(
         body = render_sms(template, sample_params(config, locale), locale)
     else:
         assert text is not None
+        if not text.strip():
+            raise ValueError("--text is empty: give the body to count")
         body = text
     return body, count_segments(body)
 

@@ -45,3 +45,9 @@ def test_sms_preview_flags_a_body_that_would_be_refused() -> None:
     result = CliRunner().invoke(cli, ["sms-preview", "--text", "长" * 1601])
     assert result.exit_code == 0
     assert result.output.endswith("refused: longer than 1600 characters; it would never be sent\n")
+
+
+def test_sms_preview_refuses_an_empty_text() -> None:
+    result = CliRunner().invoke(cli, ["sms-preview", "--text", "  "])
+    assert result.exit_code == 2
+    assert "--text is empty: give the body to count" in result.output
