@@ -78,7 +78,9 @@ def check_inputs(settings: Settings, file: Path, mapping: Path, database_url: st
         check_database(database_url)
 
 
-def run_import(settings: Settings, file: Path, mapping: Path, console: Console, *, chunk_size: int) -> Any:
+def run_import(
+    settings: Settings, file: Path, mapping: Path, console: Console, *, chunk_size: int, send_sms: bool
+) -> Any:
     from models.migrate import upgrade
 
     check_inputs(settings, file, mapping, settings.database_url)
@@ -94,6 +96,7 @@ def run_import(settings: Settings, file: Path, mapping: Path, console: Console, 
             datetime.now().astimezone(),
             str(settings.policy) if settings.policy else None,
             chunk_size,
+            send_sms,
         )
     return report
 

@@ -113,6 +113,13 @@ def import_command(
     database_url: DatabaseOpt = None,
     policy: PolicyOpt = None,
     chunk_size: Annotated[int, typer.Option(min=1, help="rows per transaction / Prefect task")] = 1000,
+    send_sms: Annotated[
+        bool,
+        typer.Option(
+            "--send-sms/--no-sms",
+            help="also send each enterprise the receipt SMS (default: on its progress page only)",
+        ),
+    ] = False,
 ) -> None:
     """Import complaints; rows that fail are listed with their row number, the rest are imported."""
     from app.batch_cli import run_import
@@ -122,7 +129,7 @@ def import_command(
 
     settings = _settings(database_url, policy)
     try:
-        report = run_import(settings, file, mapping, console, chunk_size=chunk_size)
+        report = run_import(settings, file, mapping, console, chunk_size=chunk_size, send_sms=send_sms)
     except (DomainError, PolicyError, DatabaseUrlError) as exc:
         raise fail(str(exc)) from None
     console.print(

@@ -100,9 +100,18 @@ def intake(
 
 
 def intake_many(
-    session: Session, submissions: Sequence[ComplaintCreate], now: datetime, config: DomainConfig
+    session: Session,
+    submissions: Sequence[ComplaintCreate],
+    now: datetime,
+    config: DomainConfig,
+    *,
+    send_sms: bool = True,
 ) -> list[IntakeResult | InvalidInput]:
-    """File a batch in the caller's transaction; one result (or the refusal) per submission, in order."""
+    """File a batch in the caller's transaction; one result (or the refusal) per submission, in order.
+
+    ``send_sms=False`` (an import from another system) puts the receipt on the progress page only: the
+    enterprise heard from that system already, and a batch of old complaints must not become an SMS blast.
+    """
     results: list[IntakeResult | InvalidInput | _Duplicate | None] = [None] * len(submissions)
     existing = _already_filed(session, submissions)
     seen: dict[tuple[Channel, str], int] = {}
@@ -125,7 +134,7 @@ def intake_many(
         checked.append(item)
     if checked:
         _triage_all(session, checked, config)
-        for index, written in _write(session, checked, now, config):
+        for index, written in _write(session, checked, now, config, send_sms):
             results[index] = written
     final: list[IntakeResult | InvalidInput] = []
     for entry in results:
@@ -196,7 +205,7 @@ def _triage_all(session: Session, checked: list[_Checked], config: DomainConfig)
 
 
 def _write(
-    session: Session, checked: list[_Checked], now: datetime, config: DomainConfig
+    session: Session, checked: list[_Checked], now: datetime, config: DomainConfig, send_sms: bool
 ) -> list[tuple[int, IntakeResult]]:
     complaint_rows: list[dict[str, Any]] = []
     for item in checked:
@@ -277,7 +286,7 @@ def _write(
             config,
             complaint_id=cid,
             event_id=event_id,
-            phone=item.phone if item.phone and is_mobile(item.phone) else None,
+            phone=item.phone if send_sms and item.phone and is_mobile(item.phone) else None,
             template="received",
             params=sms_params(
                 config,

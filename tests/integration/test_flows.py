@@ -1,6 +1,7 @@
 """Import and replay as real Prefect flows (ephemeral test server), on real SQLite files."""
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from prefect.testing.utilities import prefect_test_harness
@@ -8,7 +9,7 @@ from rich.console import Console
 from sqlmodel import col, func, select
 
 from app.batch_cli import print_replay_report
-from models import Complaint
+from models import Complaint, Notification
 from models.db import Database
 from tests.conftest import REPO, T0
 from workflows.flows.import_flow import import_file
@@ -50,7 +51,37 @@ def test_import_lists_failed_rows_and_imports_the_rest(sqlite_url: str) -> None:
     db = Database(sqlite_url)
     with db.read() as session:
         assert session.exec(select(func.count()).select_from(Complaint)).one() == 2
+        receipts = session.exec(
+            select(Notification.template, Notification.channel, Notification.status)
+        ).all()
     db.dispose()
+    # No SMS blast from an import: each receipt waits on the enterprise's progress page.
+    assert [tuple(r) for r in receipts] == [("received", "inbox", "delivered")] * 2
+
+
+def test_import_sends_the_receipt_sms_only_when_asked(sqlite_url: str, tmp_path: Path) -> None:
+    sample = FIXTURES / "importing"
+    header = (sample / "complaints_sample.csv").read_text(encoding="utf-8").splitlines()[0]
+    rows = [
+        "M-1,hotline,示例测试庚有限公司,,周测试,131 2345 6789,检查程序问题,内容。,2024-03-08 09:00:00,,,",
+        "M-2,qr,示例测试辛有限公司,,吴测试,131 2345 6789,检查程序问题,内容。,2024-03-08 10:00:00,,,",
+    ]
+    quiet, loud = tmp_path / "quiet.csv", tmp_path / "loud.csv"
+    quiet.write_text("\n".join([header, rows[0]]) + "\n", encoding="utf-8")
+    loud.write_text("\n".join([header, rows[1]]) + "\n", encoding="utf-8")
+    mapping = str(sample / "complaints_sample.toml")
+    assert import_file(str(quiet), mapping, sqlite_url, T0, None, 3).imported == 1
+    assert import_file(str(loud), mapping, sqlite_url, T0, None, 3, send_sms=True).imported == 1
+    db = Database(sqlite_url)
+    with db.read() as session:
+        receipts = session.exec(
+            select(Notification.template, Notification.channel, Notification.status)
+        ).all()
+    db.dispose()
+    assert [tuple(r) for r in receipts] == [
+        ("received", "inbox", "delivered"),
+        ("received", "sms", "pending"),
+    ]
 
 
 def test_replay_reports_exact_sla_outcomes(sqlite_url: str) -> None:

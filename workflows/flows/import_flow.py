@@ -36,13 +36,19 @@ class ImportReport(ChunkResult):
 # No cache: two identical chunks are still two pieces of work (see PITFALLS: Prefect caching).
 @task(name="import-chunk", cache_policy=NO_CACHE, persist_result=False)
 def import_chunk(
-    database_url: str, policy_path: str | None, rows: list[tuple[int, ComplaintCreate]], now: datetime
+    database_url: str,
+    policy_path: str | None,
+    rows: list[tuple[int, ComplaintCreate]],
+    now: datetime,
+    send_sms: bool = False,
 ) -> ChunkResult:
     """File one chunk in one transaction; a row the domain refuses is listed, the rest go in."""
     config = domain_config(policy_path)
     result = ChunkResult()
     with database(database_url).write() as session:
-        outcomes = intake_many(session, [submission for _, submission in rows], now, config)
+        outcomes = intake_many(
+            session, [submission for _, submission in rows], now, config, send_sms=send_sms
+        )
     for (row_no, _), outcome in zip(rows, outcomes, strict=True):
         if isinstance(outcome, InvalidInput):
             result.failures.append(RowFailure(row_no=row_no, reason=outcome.message))
@@ -61,7 +67,9 @@ def import_file(
     now: datetime,
     policy_path: str | None = None,
     chunk_size: int = 1000,
+    send_sms: bool = False,
 ) -> ImportReport:
+    """Import a file; receipts go to the progress pages, and by SMS only with ``send_sms``."""
     mapping = load_mapping(Path(mapping_path))
     report = ImportReport()
     for chunk in batched(read_rows(Path(path), mapping), chunk_size):
@@ -75,7 +83,11 @@ def import_file(
             else:
                 refused.append(RowFailure(row_no=row.row_no, reason=row.error or "unreadable row"))
         # quote(): Prefect would otherwise walk every field of every row looking for futures.
-        done = import_chunk(database_url, policy_path, cast(Any, quote(good)), now) if good else ChunkResult()
+        done = (
+            import_chunk(database_url, policy_path, cast(Any, quote(good)), now, send_sms)
+            if good
+            else ChunkResult()
+        )
         report.imported += done.imported
         report.duplicates += done.duplicates
         failures = sorted(refused + done.failures, key=lambda f: f.row_no)
