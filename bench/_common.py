@@ -192,10 +192,12 @@ def complaint_row(
 ) -> dict[str, Any]:
     """A complaint row for bulk Core inserts (benchmarks that need many rows fast, not intake)."""
     from models import Channel, Complexity, Status
+    from workflows.access import new_access_key
 
     local = received_at + timedelta(hours=8)
     return {
         "tracking_no": f"{local:%y%m%d}-{index:07d}-0",
+        "access_key": new_access_key(),
         "channel": Channel.HOTLINE,
         "channel_ref": f"{tag}-{index:07d}",
         "received_at": received_at,
