@@ -3,8 +3,9 @@ progress by tracking number alone. Forms post and redirect (303), so a reload ne
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
@@ -36,15 +37,7 @@ def progress_page(
     access_key: str, request: Request, runtime: RuntimeDep, sent: str | None = None
 ) -> HTMLResponse:
     """The link in the enterprise's SMS: the whole public record, a message form, the rating once resolved."""
-    notice = SENT_NOTICES.get(sent or "")
-    return _page(
-        request,
-        runtime,
-        lambda session: find_by_access_key(session, access_key),
-        full=True,
-        key=access_key.lower(),
-        notice=notice,
-    )
+    return _key_page(request, runtime, access_key, notice=SENT_NOTICES.get(sent or ""))
 
 
 @router.post("/p/{access_key}/message", response_class=HTMLResponse, response_model=None)
@@ -115,17 +108,14 @@ def _form_post(
         )
     except DomainError as exc:
         status = 422 if isinstance(exc, InvalidInput) else 409
-        return _page(
-            request,
-            runtime,
-            lambda session: find_by_access_key(session, access_key),
-            full=True,
-            key=access_key.lower(),
-            error=exc.message,
-            draft=draft,
-            status_code=status,
-        )
+        return _key_page(request, runtime, access_key, error=exc.message, draft=draft, status_code=status)
     return RedirectResponse(f"/p/{access_key.lower()}?sent={sent}", status_code=303)
+
+
+def _key_page(request: Request, runtime: Runtime, access_key: str, **shown: Any) -> HTMLResponse:
+    """The enterprise's own page, by the key of its link, with a notice or an error to show."""
+    find = partial(find_by_access_key, key=access_key)
+    return _page(request, runtime, find, full=True, key=access_key.lower(), **shown)
 
 
 def _page(
