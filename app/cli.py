@@ -99,7 +99,19 @@ def serve(
         console.print(
             f"start-up reconcile fired {fired} SLA level(s); SMS outbox file: {settings.sms_outbox_path}"
         )
+    logging.getLogger("uvicorn.access").addFilter(_MaskSecrets())
     uvicorn.run(create_app(runtime), host=host, port=port, log_level="info", access_log=access_log)
+
+
+class _MaskSecrets(logging.Filter):
+    """The access log shows /p/<key> paths: cut the key, as every other log line does."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from notifiers.masking import mask_secrets_in
+
+        if isinstance(record.args, tuple):
+            record.args = tuple(mask_secrets_in(a) if isinstance(a, str) else a for a in record.args)
+        return True
 
 
 FileArg = Annotated[Path, typer.Argument(help="CSV or XLSX file from another system")]

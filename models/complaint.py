@@ -4,7 +4,15 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, StrictBool, StrictInt
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StrictBool,
+    StrictInt,
+)
 from pydantic import Field as PydanticField
 from sqlalchemy import JSON, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -20,6 +28,16 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u206
 EARLIEST_RECEIVED_AT = datetime(2000, 1, 1, tzinfo=UTC)
 
 
+# Invisible characters a pasted text brings along (zero-width space, word joiner, byte-order mark): dropped,
+# so two names that look the same are the same.
+_INVISIBLE = re.compile(r"[\u200b\u2060\ufeff]")
+
+
+def _drop_invisible(value: Any) -> Any:
+    """Before the length checks, so a text of invisible characters alone counts as empty."""
+    return _INVISIBLE.sub("", value) if isinstance(value, str) else value
+
+
 def _no_control_characters(value: str | None) -> str | None:
     if value is not None and _CONTROL.search(value):
         raise ValueError("contains a control character (such as NUL); remove it")
@@ -32,8 +50,8 @@ def _plausible_time(value: datetime | None) -> datetime | None:
     return value
 
 
-Text = Annotated[str, AfterValidator(_no_control_characters)]
-OptionalText = Annotated[str | None, AfterValidator(_no_control_characters)]
+Text = Annotated[str, BeforeValidator(_drop_invisible), AfterValidator(_no_control_characters)]
+OptionalText = Annotated[str | None, BeforeValidator(_drop_invisible), AfterValidator(_no_control_characters)]
 Instant = Annotated[AwareDatetime | None, AfterValidator(_plausible_time)]
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from notifiers.base import OutgoingSms, SendResult
-from notifiers.masking import mask_phone
+from notifiers.masking import mask_phone, mask_secrets_in
 from notifiers.segments import count_segments
 
 log = logging.getLogger("complaintflow.sms")
@@ -35,7 +35,7 @@ class FileNotifier:
         }
         with self._lock, self.path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(line, ensure_ascii=False) + "\n")
-        log.info("SMS to %s: %s", mask_phone(message.to), message.body)
+        log.info("SMS to %s: %s", mask_phone(message.to), mask_secrets_in(message.body))
         return SendResult(provider_id=provider_id, status="sent", segments=segments)
 
     def lookup_sent(

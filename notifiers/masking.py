@@ -29,3 +29,12 @@ _E164_IN_TEXT = re.compile(r"\+\d{7,15}")
 def mask_phones_in(text: str) -> str:
     """Mask every E.164 number inside free text (a provider's error message quotes the recipient)."""
     return _E164_IN_TEXT.sub(lambda match: mask_phone(match.group()), text)
+
+
+# The key of an enterprise's progress link (/p/<12 characters>): it opens the record, so it is a secret.
+_PROGRESS_KEY_IN_TEXT = re.compile(r"(/p/)([2-9a-z]{2})[2-9a-z]{10}\b")
+
+
+def mask_secrets_in(text: str) -> str:
+    """For logs: phone numbers masked and progress-link keys cut to their first two characters."""
+    return _PROGRESS_KEY_IN_TEXT.sub(r"\1\2**********", mask_phones_in(text))

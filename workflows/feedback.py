@@ -293,6 +293,8 @@ def web_rating(
         return record_rating(session, complaint, rating, now, actor=WEB_ACTOR)
     if complaint.status == Status.CLOSED:
         raise NotNow(f"complaint {complaint.tracking_no} was resolved too long ago to be rated now")
+    if complaint.status == Status.WITHDRAWN:
+        raise NotNow(f"complaint {complaint.tracking_no} was withdrawn: there is no outcome to rate")
     raise NotNow(f"complaint {complaint.tracking_no} is not resolved yet; rate it once it is")
 
 

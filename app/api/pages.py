@@ -26,13 +26,13 @@ router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 
 
-@router.get("/t/{tracking_no}", response_class=HTMLResponse)
+@router.api_route("/t/{tracking_no}", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def tracking_page(tracking_no: str, request: Request, runtime: RuntimeDep) -> HTMLResponse:
     """By tracking number: status, milestones and deadlines."""
     return _page(request, runtime, lambda session: find_by_tracking_no(session, tracking_no), full=False)
 
 
-@router.get("/p/{access_key}", response_class=HTMLResponse)
+@router.api_route("/p/{access_key}", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def progress_page(
     access_key: str, request: Request, runtime: RuntimeDep, sent: str | None = None
 ) -> HTMLResponse:

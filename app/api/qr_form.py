@@ -22,6 +22,7 @@ from app.api.deps import RuntimeDep
 from app.runtime import Runtime
 from models import Channel, Complaint, ComplaintCreate
 from workflows.errors import InvalidInput
+from workflows.validation import normalise_credit_code, normalise_phone
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -45,7 +46,7 @@ _FIELD_HINTS = {
 }
 
 
-@router.get("/q/{code}", response_class=HTMLResponse)
+@router.api_route("/q/{code}", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def qr_form(code: str, request: Request, runtime: RuntimeDep) -> HTMLResponse:
     """The empty form for the inspection ``code``."""
     if not INSPECTION_CODE.fullmatch(code):
@@ -81,35 +82,78 @@ async def qr_submit(
     }
     if not SUBMISSION_ID.fullmatch(submission_id):  # a form not rendered by us: start afresh
         submission_id = uuid.uuid4().hex
+    fields = {name: value.strip() or None for name, value in values.items()}
+    errors = _domain_errors(runtime, fields)
     try:
-        submission = ComplaintCreate.model_validate(
-            {
-                "channel": Channel.QR,
-                "channel_ref": f"qr-{submission_id}",
-                "inspection_ref": code,
-                **{name: value.strip() or None for name, value in values.items()},
-            }
-        )
+        submission = _submission(code, submission_id, fields)
     except ValidationError as exc:
-        errors = {_field(e["loc"]): _reason(e) for e in exc.errors()}
+        errors = {_field(e["loc"]): _reason(e) for e in exc.errors()} | errors
+    if errors:
         return _form(request, runtime, code, values, errors, submission_id, status_code=422)
     try:
         result = await asyncio.wrap_future(runtime.intake.submit(submission))
+        complaint = await run_in_threadpool(_complaint, runtime, result.complaint_id)
+        if not result.created and not _same_content(complaint, submission):
+            # The id of a form already filed, with other content (Back, edit, send): a new complaint,
+            # never the first one's page.
+            submission = _submission(code, uuid.uuid4().hex, fields)
+            result = await asyncio.wrap_future(runtime.intake.submit(submission))
+            complaint = await run_in_threadpool(_complaint, runtime, result.complaint_id)
     except InvalidInput as refusal:
-        hint = _FIELD_HINTS.get(refusal.field, "")
-        errors = {refusal.field: f"{hint}（{refusal.reason}）" if hint else refusal.reason}
-        return _form(request, runtime, code, values, errors, submission_id, status_code=422)
+        return _form(request, runtime, code, values, _explained(refusal), submission_id, status_code=422)
     if result.created:
         runtime.after_commit(result.earliest_level_at)
-    key = await run_in_threadpool(_access_key, runtime, result.complaint_id)
-    return RedirectResponse(f"/p/{key}?sent=filed", status_code=303)
+    return RedirectResponse(f"/p/{complaint.access_key}?sent=filed", status_code=303)
 
 
-def _access_key(runtime: Runtime, complaint_id: int) -> str:
+def _submission(code: str, submission_id: str, fields: dict[str, str | None]) -> ComplaintCreate:
+    return ComplaintCreate.model_validate(
+        {"channel": Channel.QR, "channel_ref": f"qr-{submission_id}", "inspection_ref": code, **fields}
+    )
+
+
+def _domain_errors(runtime: Runtime, fields: dict[str, str | None]) -> dict[str, str]:
+    """Every check intake makes of the fields, at once, so the form marks all its mistakes together."""
+    errors: dict[str, str] = {}
+    checks = {
+        "contact_phone": lambda v: normalise_phone(v),
+        "credit_code": lambda v: normalise_credit_code(v),
+        "category": lambda v: runtime.config.routing.department_for_category(v),
+    }
+    for name, check in checks.items():
+        value = fields.get(name)
+        if value is None:
+            if name == "contact_phone":  # the QR channel reaches the enterprise by SMS
+                errors[name] = "必填 / required"
+            continue
+        try:
+            check(value)
+        except InvalidInput as refusal:
+            errors.update(_explained(refusal))
+    return errors
+
+
+def _explained(refusal: InvalidInput) -> dict[str, str]:
+    hint = _FIELD_HINTS.get(refusal.field, "")
+    return {refusal.field: f"{hint}（{refusal.reason}）" if hint else refusal.reason}
+
+
+def _same_content(complaint: Complaint, submission: ComplaintCreate) -> bool:
+    return (
+        complaint.inspection_ref == submission.inspection_ref
+        and complaint.enterprise_name == submission.enterprise_name
+        and complaint.contact_name == submission.contact_name
+        and complaint.title == submission.title
+        and complaint.description == submission.description
+        and complaint.contact_phone == normalise_phone(submission.contact_phone or "")
+    )
+
+
+def _complaint(runtime: Runtime, complaint_id: int) -> Complaint:
     with runtime.db.read() as session:
         complaint = session.get(Complaint, complaint_id)
         assert complaint is not None
-        return complaint.access_key
+        return complaint
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:

@@ -135,3 +135,28 @@ def test_rating_once_resolved_replaced_by_a_later_one_and_closed_after_the_windo
         f"complaint {tracking_no} was resolved too long ago to be rated now",
     )
     assert client.get(f"/api/progress/{key}").json()["can_rate"] is False
+
+
+def test_invisible_characters_are_dropped_and_a_withdrawn_complaint_is_not_rateable(
+    client: TestClient, runtime: Runtime
+) -> None:
+    body = client.post(
+        "/api/complaints",
+        json=submission_data(enterprise_name="\ufeff示例商贸\u200b有限公司", title="检查\u2060问题"),
+    ).json()
+    assert (body["enterprise_name"], body["title"]) == ("示例商贸有限公司", "检查问题")
+    key = body["progress_url"].rsplit("/", 1)[1]
+    only_invisible = client.post(f"/api/progress/{key}/messages", json={"text": "\u200b\u200b"})
+    assert (only_invisible.status_code, only_invisible.json()["detail"]) == (
+        422,
+        "text: String should have at least 1 character",
+    )
+    _do(client, body["id"], "withdraw")
+    rated = client.post(f"/api/progress/{key}/rating", json={"rating": 1})
+    assert (rated.status_code, rated.json()["detail"]) == (
+        409,
+        f"complaint {body['tracking_no']} was withdrawn: there is no outcome to rate",
+    )
+    for path in (f"/p/{key}", f"/t/{body['tracking_no']}", "/q/TFRQ-1"):
+        head = client.head(path)
+        assert (head.status_code, head.content) == (200, b""), path

@@ -59,3 +59,33 @@ def test_a_forged_submission_id_is_replaced_and_one_form_files_once(
     assert len(refs) == 2 and refs[1].startswith("qr-") and len(refs[1]) == 35
     assert client.get("/q/" + "A" * 65).status_code == 404
     assert client.post("/q/bad code!", data=FORM).status_code == 404
+
+
+def test_every_mistake_is_marked_in_one_answer(client: TestClient, runtime: Runtime) -> None:
+    answer = client.post(
+        "/q/TFRQ-1",
+        data={**FORM, "title": "", "contact_phone": "123", "credit_code": "abc", "category": "不存在的类别"},
+    )
+    assert answer.status_code == 422
+    for element in ("title-error", "contact_phone-error", "credit_code-error", "category-error"):
+        assert f'id="{element}"' in answer.text, element
+    empty = client.post("/q/TFRQ-1", data={})
+    for element in ("enterprise_name", "contact_name", "contact_phone", "title", "description"):
+        assert f'id="{element}-error">必填 / required' in empty.text, element
+    assert _refs(runtime) == []
+
+
+def test_a_filed_form_id_with_other_content_files_anew_and_never_opens_the_first(
+    client: TestClient, runtime: Runtime
+) -> None:
+    first = client.post("/q/TFRQ-1", data=FORM, follow_redirects=False).headers["location"]
+    same = client.post("/q/TFRQ-1", data=FORM, follow_redirects=False).headers["location"]
+    edited = client.post(
+        "/q/TFRQ-1", data={**FORM, "title": "另一件事：罚款金额有异议"}, follow_redirects=False
+    ).headers["location"]
+    other_code = client.post("/q/OTHER-9", data=FORM, follow_redirects=False).headers["location"]
+    assert same == first
+    assert len({first, edited, other_code}) == 3
+    with runtime.db.read() as session:
+        titles = sorted(session.exec(select(Complaint.title)))
+    assert titles == ["另一件事：罚款金额有异议", "检查前未出示执法证件", "检查前未出示执法证件"]

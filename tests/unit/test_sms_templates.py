@@ -51,3 +51,12 @@ def test_sms_preview_refuses_an_empty_text() -> None:
     result = CliRunner().invoke(cli, ["sms-preview", "--text", "  "])
     assert result.exit_code == 2
     assert "--text is empty: give the body to count" in result.output
+
+
+def test_logs_cut_progress_keys_and_mask_phones() -> None:
+    from notifiers.masking import mask_secrets_in
+
+    line = "SMS to +8613123456789: 进度：https://ts.example.gov.cn/p/k7m2x9q4abcd 另见 /t/261203-0042-6"
+    assert mask_secrets_in(line) == (
+        "SMS to +86 131****6789: 进度：https://ts.example.gov.cn/p/k7********** 另见 /t/261203-0042-6"
+    )
