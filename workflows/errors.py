@@ -47,3 +47,11 @@ class StaleVersion(DomainError):
 
 class NotNow(DomainError):
     """The request is well formed, but the complaint's state does not take it (a rating before resolution)."""
+
+
+class TooMany(DomainError):
+    """Too many requests of one kind in a while; ``retry_after`` says when the next one is taken."""
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds

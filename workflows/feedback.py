@@ -6,10 +6,11 @@ never meets a version conflict: its rating and its messages lock the complaint r
 bump none, so neither side's next action is refused as stale because of the other.
 """
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import and_, or_
@@ -18,12 +19,14 @@ from sqlmodel import Session, col, select
 from models import Complaint, ComplaintEvent, InboundSms, Notification, SmsOptOut, Status
 from notifiers.templates import RATING_LABELS, render_reply
 from workflows.config import DomainConfig
-from workflows.errors import InvalidInput, NotNow
+from workflows.errors import InvalidInput, NotNow, TooMany
 from workflows.lifecycle import OPEN
 from workflows.outbox import staff_rows
 from workflows.validation import normalise_phone
 
 SMS_ACTOR = "enterprise:sms"
+WEB_MESSAGES_PER_HOUR = 10
+WEB_MESSAGE_WINDOW = timedelta(hours=1)
 WEB_ACTOR = "enterprise:web"
 RATE_ACTION = "rate"
 MESSAGE_ACTION = "enterprise_message"
@@ -278,9 +281,31 @@ def web_message(
             f"complaint {complaint.tracking_no} is {complaint.status.value}: it takes no more messages; "
             "call 12345 or file a new complaint"
         )
+    _limit_web_messages(session, complaint, now)
     return attach_message_to(
         session, complaint, note, now, config, actor=WEB_ACTOR, staff_template="enterprise_web_message"
     )
+
+
+def _limit_web_messages(session: Session, complaint: Complaint, now: datetime) -> None:
+    """At most WEB_MESSAGES_PER_HOUR from the page per complaint: each one tells the department and the
+    supervisors, so a stuck button or a script must not bury them."""
+    since = now - WEB_MESSAGE_WINDOW
+    recent = session.exec(
+        select(ComplaintEvent.at)
+        .where(ComplaintEvent.complaint_id == complaint.id)
+        .where(ComplaintEvent.action == MESSAGE_ACTION, ComplaintEvent.actor == WEB_ACTOR)
+        .where(col(ComplaintEvent.at) > since)
+        .order_by(col(ComplaintEvent.at))
+    ).all()
+    if len(recent) >= WEB_MESSAGES_PER_HOUR:
+        oldest = recent[len(recent) - WEB_MESSAGES_PER_HOUR]
+        retry = max(1, int((oldest + WEB_MESSAGE_WINDOW - now).total_seconds()) + 1)
+        raise TooMany(
+            f"{WEB_MESSAGES_PER_HOUR} messages in an hour is the most a complaint takes from its page; "
+            f"write again in {math.ceil(retry / 60)} minute(s), or call 12345",
+            retry,
+        )
 
 
 def web_rating(

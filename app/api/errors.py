@@ -7,7 +7,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from workflows.errors import DomainError, IllegalTransition, InvalidInput, NotFound, NotNow, StaleVersion
+from workflows.errors import (
+    DomainError,
+    IllegalTransition,
+    InvalidInput,
+    NotFound,
+    NotNow,
+    StaleVersion,
+    TooMany,
+)
 
 
 def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -65,6 +73,9 @@ def install_error_handlers(app: FastAPI) -> None:
             content["current_version"] = exc.actual
         elif isinstance(exc, NotNow):
             status = 409
+        elif isinstance(exc, TooMany):
+            headers = {"Retry-After": str(exc.retry_after_seconds)}
+            return JSONResponse(status_code=429, content=content, headers=headers)
         else:
             status = 400
         return JSONResponse(status_code=status, content=content)

@@ -18,7 +18,7 @@ from app.api.deps import RuntimeDep
 from app.api.track import enterprise_write
 from app.runtime import Runtime
 from models import Complaint, EnterpriseMessage
-from workflows.errors import DomainError, InvalidInput, NotFound
+from workflows.errors import DomainError, InvalidInput, NotFound, TooMany
 from workflows.feedback import web_message, web_rating
 from workflows.queries import find_by_access_key, find_by_tracking_no, track_view
 
@@ -107,7 +107,7 @@ def _form_post(
             request, "not_found.html", {"message": exc.message}, status_code=404
         )
     except DomainError as exc:
-        status = 422 if isinstance(exc, InvalidInput) else 409
+        status = 422 if isinstance(exc, InvalidInput) else 429 if isinstance(exc, TooMany) else 409
         return _key_page(request, runtime, access_key, error=exc.message, draft=draft, status_code=status)
     return RedirectResponse(f"/p/{access_key.lower()}?sent={sent}", status_code=303)
 

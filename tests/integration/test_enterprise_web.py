@@ -160,3 +160,23 @@ def test_invisible_characters_are_dropped_and_a_withdrawn_complaint_is_not_ratea
     for path in (f"/p/{key}", f"/t/{body['tracking_no']}", "/q/TFRQ-1"):
         head = client.head(path)
         assert (head.status_code, head.content) == (200, b""), path
+
+
+def test_ten_messages_an_hour_from_the_page_then_429_until_the_oldest_ages_out(
+    client: TestClient, runtime: Runtime, clock: VirtualClock
+) -> None:
+    cid, key, _ = _filed(client)
+    for i in range(10):
+        assert client.post(f"/api/progress/{key}/messages", json={"text": f"第{i + 1}条"}).status_code == 201
+        clock.advance(timedelta(minutes=1))
+    before = _counts(runtime)
+    refused = client.post(f"/api/progress/{key}/messages", json={"text": "第11条"})
+    # The first went at 0:00; ten minutes on, it leaves the hour at 1:00, 50 minutes (3,001 s) away.
+    assert (refused.status_code, refused.headers["retry-after"]) == (429, "3001")
+    assert refused.json()["detail"] == (
+        "10 messages in an hour is the most a complaint takes from its page; write again in 51 minute(s), "
+        "or call 12345"
+    )
+    assert _counts(runtime) == before
+    clock.advance(timedelta(minutes=50, seconds=1))
+    assert client.post(f"/api/progress/{key}/messages", json={"text": "第11条"}).status_code == 201
