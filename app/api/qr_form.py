@@ -8,6 +8,7 @@ filing, the browser goes (303) to the enterprise's own progress page with its tr
 import asyncio
 import re
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -115,10 +116,10 @@ def _submission(code: str, submission_id: str, fields: dict[str, str | None]) ->
 def _domain_errors(runtime: Runtime, fields: dict[str, str | None]) -> dict[str, str]:
     """Every check intake makes of the fields, at once, so the form marks all its mistakes together."""
     errors: dict[str, str] = {}
-    checks = {
-        "contact_phone": lambda v: normalise_phone(v),
-        "credit_code": lambda v: normalise_credit_code(v),
-        "category": lambda v: runtime.config.routing.department_for_category(v),
+    checks: dict[str, Callable[[str], str]] = {
+        "contact_phone": normalise_phone,
+        "credit_code": normalise_credit_code,
+        "category": runtime.config.routing.department_for_category,
     }
     for name, check in checks.items():
         value = fields.get(name)

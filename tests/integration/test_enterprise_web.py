@@ -165,7 +165,7 @@ def test_invisible_characters_are_dropped_and_a_withdrawn_complaint_is_not_ratea
 def test_ten_messages_an_hour_from_the_page_then_429_until_the_oldest_ages_out(
     client: TestClient, runtime: Runtime, clock: VirtualClock
 ) -> None:
-    cid, key, _ = _filed(client)
+    _, key, _ = _filed(client)
     for i in range(10):
         assert client.post(f"/api/progress/{key}/messages", json={"text": f"第{i + 1}条"}).status_code == 201
         clock.advance(timedelta(minutes=1))
