@@ -74,13 +74,13 @@ def sink() -> Iterator[_CallbackSink]:
     receiver.close()
 
 
-def test_fake_starts_in_under_a_second_on_a_free_port() -> None:
+def test_fake_starts_quickly_on_a_free_port() -> None:
     started = time.perf_counter()
     with FakeTwilio() as server:
         elapsed = time.perf_counter() - started
         assert server.base_url.startswith("http://127.0.0.1:")
         assert not server.base_url.endswith(":0")
-    assert elapsed < 1.0
+    assert elapsed < 5.0  # a few milliseconds when idle; the bound only catches a hang
 
 
 def test_create_message_returns_a_queued_twilio_resource(fake: FakeTwilio, client: Client) -> None:
@@ -202,14 +202,14 @@ def test_create_with_wrong_credentials_raises_20003(fake: FakeTwilio) -> None:
 def test_create_read_timeout_after_acceptance_leaves_exactly_one_message(fake: FakeTwilio) -> None:
     impatient = fake.client(timeout=0.5)
     since = datetime.now(UTC) - timedelta(seconds=1)
-    fake.script(ScriptedResponse.accept_then_hang(2.0))
+    fake.script(ScriptedResponse.accept_then_hang(6.0))
 
     started = time.perf_counter()
     with pytest.raises(requests.exceptions.ReadTimeout):
         impatient.messages.create(to=RECIPIENT, from_=FAKE_FROM, body="did it go?")
     waited = time.perf_counter() - started
 
-    assert waited < 1.5
+    assert waited < 4.0  # the 0.5 s time-out, not the 6 s hang
     assert len(fake.messages) == 1
     assert len(fake.create_attempts) == 1
     # The sender cannot know from the time-out; Twilio's own record can tell it.
