@@ -82,9 +82,9 @@ def serve(
     if settings.public_base_url is None and not settings.twilio.given:
         settings.public_base_url = f"http://{host}:{port}"
     try:
-        load_config(settings)
+        config = load_config(settings)  # before check_database, which creates a SQLite file
         check_database(settings.database_url)
-        runtime = Runtime(settings)
+        runtime = Runtime(settings, config=config)
     except (PolicyError, SmsConfigError, DatabaseUrlError) as exc:
         raise fail(str(exc)) from None
     except OperationalError as exc:

@@ -86,10 +86,14 @@ class Runtime:
         notifier: Notifier | None = None,
         *,
         migrate: bool = True,
+        config: DomainConfig | None = None,
     ) -> None:
+        """``config``: the rules already loaded from ``settings`` (the CLI checks them before anything else)."""
         self.settings = settings
         self.clock = clock or SystemClock()
-        self.config = load_config(settings)  # a bad policy is refused before the database is touched
+        self.config = config or load_config(
+            settings
+        )  # a bad policy is refused before the database is touched
         if migrate:
             upgrade(settings.database_url)
         self.db = Database(settings.database_url)

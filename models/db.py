@@ -203,6 +203,15 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     connection.exec_driver_sql(plan.sql, params)
 
 
+def insert_new_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """``insert_rows`` for rows without ids: each gets a reserved id (set on the row), returned in order."""
+    ids = reserve_ids(session, table, len(rows))
+    for row, row_id in zip(rows, ids, strict=True):
+        row["id"] = row_id
+    insert_rows(session, table, rows)
+    return ids
+
+
 def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
     """Take ``count`` fresh primary keys of ``table`` in the caller's write transaction.
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from models import ClockLevel, Complaint, ComplaintEvent, Notification
-from models.db import insert_rows, reserve_ids, table_of
+from models.db import insert_new_rows, insert_rows, table_of
 from workflows.config import DomainConfig
 from workflows.outbox import staff_message_rows
 from workflows.sla import FiredLevel, due_clocks, fire_levels
@@ -66,11 +66,7 @@ def record_fired(
     if not level_rows:
         return 0
     insert_rows(session, table_of(ClockLevel), level_rows)
-    events = table_of(ComplaintEvent)
-    event_ids = reserve_ids(session, events, len(event_rows))
-    for row, event_id in zip(event_rows, event_ids, strict=True):
-        row["id"] = event_id
-    insert_rows(session, events, event_rows)
+    event_ids = insert_new_rows(session, table_of(ComplaintEvent), event_rows)
     message_rows: list[dict[str, Any]] = []
     for item, index in highest:
         message_rows.extend(

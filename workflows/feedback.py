@@ -185,7 +185,7 @@ def record_rating(
     """Set the complaint's satisfaction rating (the latest reply wins) with a ``rate`` audit event."""
     assert complaint.id is not None
     if rating not in RATING_LABELS:
-        raise InvalidInput("rating", f"a rating is 1, 2 or 3, not {rating}")
+        raise InvalidInput("rating", f"a rating is 1 (满意), 2 (基本满意) or 3 (不满意), not {rating}")
     previous = complaint.rating
     complaint.rating = rating
     complaint.updated_at = now
@@ -312,8 +312,6 @@ def web_rating(
     session: Session, complaint: Complaint, rating: int, now: datetime, config: DomainConfig
 ) -> InboundResult:
     """A rating given on the progress page: once resolved, until the rating window after it has passed."""
-    if rating not in RATING_LABELS:
-        raise InvalidInput("rating", f"a rating is 1 (满意), 2 (基本满意) or 3 (不满意), not {rating}")
     if is_rateable(complaint, now, config):
         return record_rating(session, complaint, rating, now, actor=WEB_ACTOR)
     if complaint.status == Status.CLOSED:

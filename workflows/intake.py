@@ -23,7 +23,7 @@ from models import (
     Notification,
     Status,
 )
-from models.db import insert_rows, reserve_ids, table_of
+from models.db import insert_new_rows, insert_rows, table_of
 from workflows.access import new_access_key
 from workflows.config import DomainConfig
 from workflows.errors import InvalidInput
@@ -241,20 +241,15 @@ def _write(
                 "version": 1,
             }
         )
-    ids = reserve_ids(session, table_of(Complaint), len(complaint_rows))
-    for row, cid in zip(complaint_rows, ids, strict=True):
-        row["id"] = cid
-    insert_rows(session, table_of(Complaint), complaint_rows)
-    event_ids = reserve_ids(session, table_of(ComplaintEvent), len(checked))
+    ids = insert_new_rows(session, table_of(Complaint), complaint_rows)
     event_rows = []
     clock_rows: list[dict[str, Any]] = []
     dues: list[dict[ClockKind, datetime]] = []
-    for item, cid, event_id in zip(checked, ids, event_ids, strict=True):
+    for item, cid in zip(checked, ids, strict=True):
         sorting = item.sorting
         assert sorting is not None
         event_rows.append(
             {
-                "id": event_id,
                 "complaint_id": cid,
                 "at": item.received_at,
                 "recorded_at": now,
@@ -279,7 +274,7 @@ def _write(
         ]
         clock_rows.extend(own)
         dues.append({row["kind"]: row["due_at"] for row in own})
-    insert_rows(session, table_of(ComplaintEvent), event_rows)
+    event_ids = insert_new_rows(session, table_of(ComplaintEvent), event_rows)
     insert_rows(session, table_of(Clock), clock_rows)
     notification_rows = [
         enterprise_message_row(

@@ -377,7 +377,7 @@ ACTION_FIELDS: dict[Action, frozenset[str]] = {
     Action.WITHDRAW: frozenset({"reason"}),
     Action.REOPEN: frozenset({"reason"}),
 }
-SPECIFIC_FIELDS = frozenset({"department", "members", "complexity", "reason", "clock", "due_at"})
+SPECIFIC_FIELDS = frozenset().union(*ACTION_FIELDS.values())
 # A comment is its note; without one there is nothing to record.
 NOTE_REQUIRED = frozenset({Action.COMMENT})
 

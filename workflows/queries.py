@@ -88,13 +88,13 @@ def clocks_of(session: Session, complaint_id: int) -> list[Clock]:
 def clock_views(
     session: Session, clocks: Sequence[Clock], config: DomainConfig, now: datetime
 ) -> list[ClockPublic]:
+    """Views of ``clocks`` in the order given (``clocks_of`` gives the reading order)."""
     ids = [c.id for c in clocks]
     fired: dict[int, list[ClockLevel]] = defaultdict(list)
     if ids:
         for row in session.exec(select(ClockLevel).where(col(ClockLevel.clock_id).in_(ids))):
             fired[row.clock_id].append(row)
-    ordered = sorted(clocks, key=lambda c: (CLOCK_READING_ORDER[c.kind], c.cycle))
-    return [clock_view(c, fired[c.id or 0], config, now) for c in ordered]
+    return [clock_view(c, fired[c.id or 0], config, now) for c in clocks]
 
 
 def message_view(row: Notification) -> MessagePublic:
@@ -117,7 +117,6 @@ def complaint_view(
     config: DomainConfig,
     now: datetime,
     *,
-    clocks: Sequence[Clock] | None = None,
     detail: bool = False,
 ) -> ComplaintPublic:
     assert complaint.id is not None
@@ -125,9 +124,7 @@ def complaint_view(
         {
             **complaint.model_dump(),
             "progress_url": config.progress_link(complaint.access_key),
-            "clocks": clock_views(
-                session, clocks if clocks is not None else clocks_of(session, complaint.id), config, now
-            ),
+            "clocks": clock_views(session, clocks_of(session, complaint.id), config, now),
         }
     )
     if detail:

@@ -53,7 +53,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 400 and detail == "There was an error parsing the body":
             detail = "body: the body could not be read; send UTF-8 JSON with content-type: application/json"
         content: dict[str, Any] = {"detail": detail}
-        if exc.status_code == 400:
+        if exc.status_code == 400 and isinstance(detail, str):
             content["errors"] = [{"field": "body", "message": detail.removeprefix("body: ")}]
         return JSONResponse(status_code=exc.status_code, content=content, headers=exc.headers)
 

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from app.api.deps import RuntimeDep
+from app.api.form_errors import reason_of
 from app.api.track import enterprise_write
 from app.runtime import Runtime
 from models import Complaint, EnterpriseMessage
@@ -78,16 +79,7 @@ def _checked_text(text: str) -> str:
     try:
         return EnterpriseMessage(text=text).text
     except ValidationError as exc:
-        kind = exc.errors()[0]["type"]
-    stripped = text.strip()
-    if kind == "string_too_short":
-        reason = "请先填写留言内容 / write your message first"
-    elif kind == "string_too_long":
-        reason = f"留言最多4000字，当前{len(stripped)}字 / at most 4,000 characters; this one has {len(stripped):,}"
-    else:
-        reason = (
-            "留言含有无法显示的控制字符，请删除后重试 / the message contains a control character; remove it"
-        )
+        reason = reason_of(exc.errors()[0], empty="请先填写留言内容 / write your message first")
     raise InvalidInput("text", reason)
 
 

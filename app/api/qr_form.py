@@ -10,16 +10,16 @@ import re
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
-from pydantic_core import ErrorDetails
 
 from app.api.deps import RuntimeDep
+from app.api.form_errors import REQUIRED, form_errors
 from app.runtime import Runtime
 from models import Channel, Complaint, ComplaintCreate
 from workflows.errors import InvalidInput
@@ -88,23 +88,28 @@ async def qr_submit(
     try:
         submission = _submission(code, submission_id, fields)
     except ValidationError as exc:
-        errors = {_field(e["loc"]): _reason(e) for e in exc.errors()} | errors
+        errors = form_errors(exc) | errors
     if errors:
         return _form(request, runtime, code, values, errors, submission_id, status_code=422)
     try:
         result = await asyncio.wrap_future(runtime.intake.submit(submission))
-        complaint = await run_in_threadpool(_complaint, runtime, result.complaint_id)
-        if not result.created and not _same_content(complaint, submission):
+        if not result.created:
+            filed = await run_in_threadpool(_complaint, runtime, result.complaint_id)
+            if _same_content(filed, submission):  # the same form sent again: its page
+                return _filed_page(filed.access_key)
             # The id of a form already filed, with other content (Back, edit, send): a new complaint,
             # never the first one's page.
             submission = _submission(code, uuid.uuid4().hex, fields)
             result = await asyncio.wrap_future(runtime.intake.submit(submission))
-            complaint = await run_in_threadpool(_complaint, runtime, result.complaint_id)
     except InvalidInput as refusal:
         return _form(request, runtime, code, values, _explained(refusal), submission_id, status_code=422)
-    if result.created:
-        runtime.after_commit(result.earliest_level_at)
-    return RedirectResponse(f"/p/{complaint.access_key}?sent=filed", status_code=303)
+    assert result.created and result.complaint_row is not None
+    runtime.after_commit(result.earliest_level_at)
+    return _filed_page(result.complaint_row["access_key"])
+
+
+def _filed_page(access_key: str) -> RedirectResponse:
+    return RedirectResponse(f"/p/{access_key}?sent=filed", status_code=303)
 
 
 def _submission(code: str, submission_id: str, fields: dict[str, str | None]) -> ComplaintCreate:
@@ -125,7 +130,7 @@ def _domain_errors(runtime: Runtime, fields: dict[str, str | None]) -> dict[str,
         value = fields.get(name)
         if value is None:
             if name == "contact_phone":  # the QR channel reaches the enterprise by SMS
-                errors[name] = "必填 / required"
+                errors[name] = REQUIRED
             continue
         try:
             check(value)
@@ -155,22 +160,6 @@ def _complaint(runtime: Runtime, complaint_id: int) -> Complaint:
         complaint = session.get(Complaint, complaint_id)
         assert complaint is not None
         return complaint
-
-
-def _field(loc: tuple[Any, ...] | list[Any]) -> str:
-    return str(loc[0]) if loc else "form"
-
-
-def _reason(error: ErrorDetails) -> str:
-    kind = error.get("type", "")
-    if kind in ("missing", "string_too_short", "string_type"):
-        return "必填 / required"
-    if kind == "string_too_long":
-        limit = (error.get("ctx") or {}).get("max_length")
-        return f"最多{limit}字 / at most {limit} characters"
-    if kind == "value_error":
-        return "含有无法显示的控制字符，请删除 / contains a control character; remove it"
-    return str(error.get("msg", "invalid"))
 
 
 def _form(
